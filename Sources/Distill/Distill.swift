@@ -1,0 +1,1 @@
+// Distill layer. See DESIGN.md for what lives here.

@@ -1,0 +1,1 @@
+// The Jupyter layer: wire protocol, sockets, channel loops, kernelspec.

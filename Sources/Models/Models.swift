@@ -1,0 +1,1 @@
+// Models layer. See DESIGN.md for what lives here.

@@ -1,0 +1,1 @@
+// NN layer. See DESIGN.md for what lives here.

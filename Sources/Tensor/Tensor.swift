@@ -1,0 +1,1 @@
+// Tensor layer. See DESIGN.md for what lives here.

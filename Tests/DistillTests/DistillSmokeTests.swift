@@ -1,0 +1,6 @@
+import XCTest
+import Distill
+
+final class DistillSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+import Jupyter
+
+final class JupyterSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}

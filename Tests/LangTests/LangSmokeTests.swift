@@ -1,0 +1,6 @@
+import XCTest
+import Lang
+
+final class LangSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+import Models
+
+final class ModelsSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}
