@@ -1,1 +1,0 @@
-// Distill layer. See DESIGN.md for what lives here.
