@@ -62,15 +62,21 @@ public enum BenchmarkTask: String, CaseIterable, Sendable {
     ///   - split: "train", "test" or "valid".
     public func fileName(split: String) -> String { "\(rawValue)_\(split).json" }
 
+    /// The splits whose input file is in the folder, in display order.
+    /// - Parameters:
+    ///   - directory: The task's folder.
+    /// - Throws: `DatasetError.missingDirectory` when the folder does not exist.
+    public func availableSplits(in directory: String) throws -> [String] {
+        try checkDirectory(directory)
+        return splitNames.filter { FileManager.default.fileExists(atPath: path(directory, fileName(split: $0))) }
+    }
+
     /// Loads every split whose file is in the folder.
     /// - Parameters:
     ///   - directory: The task's folder (the one holding `svamp_train.json` and `llm/`).
     /// - Throws: `DatasetError` for a missing folder, no split files, or a bad line.
     public func load(from directory: String) throws -> Dataset {
-        try checkDirectory(directory)
-        let present = splitNames.filter {
-            FileManager.default.fileExists(atPath: path(directory, fileName(split: $0)))
-        }
+        let present = try availableSplits(in: directory)
         guard !present.isEmpty else { throw DatasetError.emptyDataset(directory) }
         return Dataset(name: rawValue, labelKind: labelKind,
                        splits: try present.map { ($0, try loadSplit($0, from: directory)) })

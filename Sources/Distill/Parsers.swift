@@ -4,7 +4,7 @@
 import Foundation
 
 /// How a task's chain-of-thought answer is written, in the prompt and in the teacher's output.
-public enum AnswerFormat: Equatable, Sendable {
+public enum AnswerFormat: Hashable, Sendable {
     /// SVAMP: `… 84 / 2 = 42. The answer is (84 / 2).`, then `\n\nQ: …`.
     case equation
     /// CQA: `… So the answer is (c) wooded area.`, then `\n\nQ: …`.

@@ -31,22 +31,19 @@ struct ScoreCommand: ParsableCommand {
     func run() throws {
         let benchmark = try BenchmarkTask.named(task)
         let directory = Self.taskDirectory(data, task: benchmark)
-        let examples: [Example]
-        let outputs: [TeacherOutput]
-        do {
-            examples = try benchmark.loadSplit(split, from: directory)
-            let teacher = ReplayTeacher(task: benchmark,
-                                        outputs: URL(fileURLWithPath: directory).appendingPathComponent("llm").path)
-            let available = try teacher.rawOutputs(split: split).count
-            if available != examples.count {
-                print("warning: \(available) teacher outputs for \(examples.count) examples; scoring the first \(min(available, examples.count))")
-            }
-            outputs = try teacher.explain(Array(examples.prefix(available)))
-        } catch let error as DatasetError {
-            throw ValidationError(error.description)
-        } catch let error as TeacherError {
-            throw ValidationError(error.description)
+        let available = try benchmark.availableSplits(in: directory)
+        guard available.contains(split) else {
+            throw DatasetError.unknownSplit(task: benchmark.rawValue, split: split, available: available)
         }
+        let examples = try benchmark.loadSplit(split, from: directory)
+        let teacher = ReplayTeacher(task: benchmark,
+                                    outputs: URL(fileURLWithPath: directory).appendingPathComponent("llm").path)
+        let outputCount = try teacher.rawOutputs(split: split).count
+        if outputCount != examples.count {
+            print("warning: \(outputCount) teacher outputs for \(examples.count) examples; "
+                  + "scoring the first \(min(outputCount, examples.count))")
+        }
+        let outputs = try teacher.explain(Array(examples.prefix(outputCount)))
         let evaluation = Metrics.evaluate(outputs, kind: benchmark.labelKind)
         print("task=\(benchmark.rawValue) split=\(split) examples=\(evaluation.count)")
         print("correct=\(evaluation.correctCount) unparseable=\(evaluation.unparseableCount)")
