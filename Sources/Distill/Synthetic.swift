@@ -1,0 +1,321 @@
+// The built-in synthetic task: multi-step arithmetic word problems in SVAMP's format, from a
+// seeded generator with difficulty settings (steps, number range, distractor sentences with
+// irrelevant numbers). Labels are SVAMP-style equations such as `( ( 12 + 7 ) * 3 )`.
+
+/// An arithmetic operation of a synthetic problem's step.
+public enum SyntheticOperation: String, CaseIterable, Hashable, Sendable {
+    case add = "+", subtract = "-", multiply = "*", divide = "/"
+
+    /// The operation applied to a running value.
+    /// - Parameters:
+    ///   - value: The value so far.
+    ///   - operand: The step's number.
+    public func apply(_ value: Double, _ operand: Double) -> Double {
+        switch self {
+        case .add: return value + operand
+        case .subtract: return value - operand
+        case .multiply: return value * operand
+        case .divide: return value / operand
+        }
+    }
+}
+
+/// How hard the generated problems are.
+public struct SyntheticDifficulty: Hashable, Sendable {
+    /// How many operations a problem chains (within 1...3).
+    public var steps: ClosedRange<Int>
+    /// The start value and the operands of + and -.
+    public var numbers: ClosedRange<Int>
+    /// The operands of * and /.
+    public var factors: ClosedRange<Int>
+    /// How many distractor sentences (with irrelevant numbers) a problem has.
+    public var distractors: ClosedRange<Int>
+    /// The operations a step may use.
+    public var operations: [SyntheticOperation]
+
+    /// Creates a difficulty setting.
+    /// - Parameters:
+    ///   - steps: Operations per problem, within 1...3.
+    ///   - numbers: Start values and operands of + and -; the lower bound must be at least 1.
+    ///   - factors: Operands of * and /; the lower bound must be at least 2.
+    ///   - distractors: Distractor sentences per problem; the lower bound must be at least 0.
+    ///   - operations: Allowed operations; must include + or - so that every problem can be built.
+    /// - Throws: `SyntheticError.invalidDifficulty` naming the bad setting.
+    public init(steps: ClosedRange<Int>, numbers: ClosedRange<Int> = 2...50, factors: ClosedRange<Int> = 2...9,
+                distractors: ClosedRange<Int> = 0...0,
+                operations: [SyntheticOperation] = SyntheticOperation.allCases) throws {
+        guard steps.lowerBound >= 1, steps.upperBound <= 3 else {
+            throw SyntheticError.invalidDifficulty("steps must lie within 1...3, got \(steps)")
+        }
+        guard numbers.lowerBound >= 1 else { throw SyntheticError.invalidDifficulty("numbers must be at least 1") }
+        guard factors.lowerBound >= 2 else { throw SyntheticError.invalidDifficulty("factors must be at least 2") }
+        guard distractors.lowerBound >= 0, distractors.upperBound <= 5 else {
+            throw SyntheticError.invalidDifficulty("distractors must lie within 0...5, got \(distractors)")
+        }
+        guard operations.contains(.add) || operations.contains(.subtract) else {
+            throw SyntheticError.invalidDifficulty("operations must include + or -")
+        }
+        self.steps = steps
+        self.numbers = numbers
+        self.factors = factors
+        self.distractors = distractors
+        self.operations = operations
+    }
+
+    private init(checked steps: ClosedRange<Int>, numbers: ClosedRange<Int>, distractors: ClosedRange<Int>) {
+        self.steps = steps
+        self.numbers = numbers
+        self.factors = 2...9
+        self.distractors = distractors
+        self.operations = SyntheticOperation.allCases
+    }
+
+    /// One or two steps, numbers 2–20, no distractors.
+    public static let easy = SyntheticDifficulty(checked: 1...2, numbers: 2...20, distractors: 0...0)
+    /// One to three steps, numbers 2–50, one or two distractor sentences: the classroom default,
+    /// where a rationale says which numbers matter.
+    public static let classroom = SyntheticDifficulty(checked: 1...3, numbers: 2...50, distractors: 1...2)
+    /// Two or three steps, numbers 2–99, two or three distractor sentences.
+    public static let hard = SyntheticDifficulty(checked: 2...3, numbers: 2...99, distractors: 2...3)
+}
+
+/// What can go wrong setting up the synthetic task.
+public enum SyntheticError: Error, Equatable, CustomStringConvertible {
+    case invalidDifficulty(String)
+    case invalidErrorRate(Double)
+    case notSynthetic(ExampleID)
+
+    public var description: String {
+        switch self {
+        case .invalidDifficulty(let reason): return "invalid difficulty: \(reason)"
+        case .invalidErrorRate(let rate): return "error rate \(rate) is out of range; use a number in [0, 1]"
+        case .notSynthetic(let id): return "example \(id) is not a synthetic problem (it has no program fields)"
+        }
+    }
+}
+
+/// One step of a problem: an operation and its number.
+public struct SyntheticStep: Hashable, Sendable {
+    /// The operation.
+    public var operation: SyntheticOperation
+    /// Its number.
+    public var operand: Int
+}
+
+/// A generated problem: its story and the program behind it.
+public struct SyntheticProblem: Hashable, Sendable {
+    /// The protagonist's name.
+    public var name: String
+    /// "he" or "she".
+    public var pronoun: String
+    /// What is counted ("apples").
+    public var object: String
+    /// The value the story starts from.
+    public var start: Int
+    /// The operations, in order.
+    public var steps: [SyntheticStep]
+    /// The numbers of the distractor sentences.
+    public var distractorNumbers: [Int]
+    /// The problem's text: the story, a newline, the question.
+    public var input: String
+
+    /// The SVAMP-style equation, e.g. `( ( 12 + 7 ) * 3 )`.
+    public var equation: String { SyntheticProblem.equation(start: start, steps: steps) }
+
+    /// The answer's value.
+    public var answer: Double {
+        steps.reduce(Double(start)) { $1.operation.apply($0, Double($1.operand)) }
+    }
+
+    /// The SVAMP-style equation of a program.
+    /// - Parameters:
+    ///   - start: The starting number.
+    ///   - steps: The operations.
+    public static func equation(start: Int, steps: [SyntheticStep]) -> String {
+        steps.reduce(String(start)) { "( \($0) \($1.operation.rawValue) \($1.operand) )" }
+    }
+
+    /// The problem as an example; the program goes into `fields` so a program teacher can read it back.
+    /// - Parameters:
+    ///   - id: The example's id.
+    ///   - rationale: The gold rationale.
+    public func example(id: ExampleID, rationale: String?) -> Example {
+        Example(id: id, input: input, label: equation, rationale: rationale, fields: [
+            "name": name, "pronoun": pronoun, "object": object, "start": String(start),
+            "program": steps.map { "\($0.operation.rawValue)\($0.operand)" }.joined(separator: " "),
+            "distractors": distractorNumbers.map(String.init).joined(separator: " "),
+        ])
+    }
+
+    /// Reads a problem back from an example made by `example(id:rationale:)`.
+    /// - Parameters:
+    ///   - example: A synthetic example.
+    /// - Throws: `SyntheticError.notSynthetic` when its fields do not describe a program.
+    public init(example: Example) throws {
+        let fields = example.fields
+        guard let name = fields["name"], let pronoun = fields["pronoun"], let object = fields["object"],
+              let start = fields["start"].flatMap({ Int($0) }), let program = fields["program"] else {
+            throw SyntheticError.notSynthetic(example.id)
+        }
+        var steps: [SyntheticStep] = []
+        for token in program.split(separator: " ") {
+            guard let first = token.first, let operation = SyntheticOperation(rawValue: String(first)),
+                  let operand = Int(token.dropFirst()) else { throw SyntheticError.notSynthetic(example.id) }
+            steps.append(SyntheticStep(operation: operation, operand: operand))
+        }
+        let distractors = (fields["distractors"] ?? "").split(separator: " ").compactMap { Int($0) }
+        self.init(name: name, pronoun: pronoun, object: object, start: start, steps: steps,
+                  distractorNumbers: distractors, input: example.input)
+    }
+
+    init(name: String, pronoun: String, object: String, start: Int, steps: [SyntheticStep],
+         distractorNumbers: [Int], input: String) {
+        self.name = name
+        self.pronoun = pronoun
+        self.object = object
+        self.start = start
+        self.steps = steps
+        self.distractorNumbers = distractorNumbers
+        self.input = input
+    }
+}
+
+/// The synthetic task's generator.
+public struct SyntheticTask: Hashable, Sendable {
+    /// How hard the problems are.
+    public var difficulty: SyntheticDifficulty
+
+    /// Creates a generator.
+    /// - Parameters:
+    ///   - difficulty: Steps, number range and distractors (`.classroom` unless told).
+    public init(difficulty: SyntheticDifficulty = .classroom) {
+        self.difficulty = difficulty
+    }
+
+    /// Generates problems; problem i depends only on the seed and i, so a shorter run is a prefix.
+    /// - Parameters:
+    ///   - count: How many.
+    ///   - seed: The seed.
+    public func problems(count: Int, seed: UInt64) -> [SyntheticProblem] {
+        (0..<max(0, count)).map { index in
+            var generator = SplitMix64(seed: seed &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03)
+            return problem(using: &generator)
+        }
+    }
+
+    /// Generates examples with gold rationales from a correct program teacher.
+    /// - Parameters:
+    ///   - count: How many.
+    ///   - seed: The seed.
+    ///   - split: The split name their ids carry.
+    public func examples(count: Int, seed: UInt64, split: String = "train") -> [Example] {
+        problems(count: count, seed: seed).enumerated().map { index, problem in
+            problem.example(id: ExampleID(split: split, index: index),
+                            rationale: ProgramTeacher.rationale(for: problem, steps: problem.steps, showResults: true))
+        }
+    }
+
+    /// A dataset with `train` and `test` splits drawn from independent seeds.
+    /// - Parameters:
+    ///   - train: Training examples.
+    ///   - test: Test examples.
+    ///   - seed: The seed.
+    public func dataset(train: Int = 2000, test: Int = 500, seed: UInt64 = 0) -> Dataset {
+        Dataset(name: "synthetic", labelKind: .equation, splits: [
+            ("train", examples(count: train, seed: seed, split: "train")),
+            ("test", examples(count: test, seed: seed ^ 0x5EED_7E57_0000_0001, split: "test")),
+        ])
+    }
+
+    // MARK: - One problem
+
+    static let people: [(String, String)] = [
+        ("Sam", "he"), ("Mia", "she"), ("Leo", "he"), ("Ava", "she"), ("Noah", "he"), ("Zoe", "she"),
+        ("Omar", "he"), ("Lily", "she"), ("Ben", "he"), ("Ella", "she"), ("Ravi", "he"), ("Nina", "she"),
+    ]
+    static let objects = ["apples", "marbles", "stickers", "coins", "books", "shells", "cards", "pencils",
+                          "cookies", "stamps", "balloons", "toy cars"]
+
+    func problem<G: RandomNumberGenerator>(using generator: inout G) -> SyntheticProblem {
+        let (name, pronoun) = generator.pick(SyntheticTask.people)
+        let object = generator.pick(SyntheticTask.objects)
+        let start = generator.uniform(in: difficulty.numbers)
+        var value = start
+        var steps: [SyntheticStep] = []
+        for _ in 0..<generator.uniform(in: difficulty.steps) {
+            let step = nextStep(after: value, using: &generator)
+            value = Int(step.operation.apply(Double(value), Double(step.operand)))
+            steps.append(step)
+        }
+        let he = pronoun.prefix(1).uppercased() + pronoun.dropFirst()
+        var sentences = ["\(name) has \(start) \(object)."]
+        for step in steps {
+            sentences.append(SyntheticTask.sentence(step, pronoun: he, object: object, using: &generator))
+        }
+        let relevant = Set([start] + steps.map(\.operand))
+        var distractorNumbers: [Int] = []
+        for _ in 0..<generator.uniform(in: difficulty.distractors) {
+            let candidates = difficulty.numbers.filter { !relevant.contains($0) && !distractorNumbers.contains($0) }
+            guard !candidates.isEmpty else { break }
+            let number = generator.pick(candidates)
+            distractorNumbers.append(number)
+            let other = generator.pick(SyntheticTask.people.map(\.0).filter { $0 != name })
+            let otherObject = generator.pick(SyntheticTask.objects.filter { $0 != object })
+            let sentence = generator.pick([
+                "\(other) has \(number) \(object).",
+                "\(name) also has \(number) \(otherObject).",
+                "\(other) buys \(number) \(object).",
+            ])
+            sentences.insert(sentence, at: 1 + generator.uniform(below: sentences.count))
+        }
+        let input = sentences.joined(separator: " ") + "\nHow many \(object) does \(name) have now?"
+        return SyntheticProblem(name: name, pronoun: pronoun, object: object, start: start, steps: steps,
+                                distractorNumbers: distractorNumbers, input: input)
+    }
+
+    /// A step that keeps the correct answer a whole number above zero and below 10,000.
+    func nextStep<G: RandomNumberGenerator>(after value: Int, using generator: inout G) -> SyntheticStep {
+        var feasible: [SyntheticStep] = []
+        for operation in difficulty.operations {
+            switch operation {
+            case .add:
+                feasible.append(SyntheticStep(operation: .add, operand: generator.uniform(in: difficulty.numbers)))
+            case .subtract:
+                let low = difficulty.numbers.lowerBound
+                if value - 1 >= low {
+                    let operand = generator.uniform(in: low...min(value - 1, difficulty.numbers.upperBound))
+                    feasible.append(SyntheticStep(operation: .subtract, operand: operand))
+                }
+            case .multiply:
+                let factor = generator.uniform(in: difficulty.factors)
+                if value * factor < 10_000 { feasible.append(SyntheticStep(operation: .multiply, operand: factor)) }
+            case .divide:
+                let divisors = difficulty.factors.filter { value % $0 == 0 && value / $0 >= 1 }
+                if !divisors.isEmpty { feasible.append(SyntheticStep(operation: .divide, operand: generator.pick(divisors))) }
+            }
+        }
+        if feasible.isEmpty {
+            return SyntheticStep(operation: .add, operand: generator.uniform(in: difficulty.numbers))
+        }
+        return generator.pick(feasible)
+    }
+
+    static func sentence<G: RandomNumberGenerator>(_ step: SyntheticStep, pronoun he: String, object: String,
+                                                   using generator: inout G) -> String {
+        let b = step.operand
+        switch step.operation {
+        case .add:
+            return generator.pick(["\(he) buys \(b) more \(object).", "\(he) finds \(b) more \(object).",
+                                   "\(he) gets \(b) more \(object) from a friend."])
+        case .subtract:
+            return generator.pick(["\(he) gives away \(b) \(object).", "\(he) loses \(b) \(object).",
+                                   "\(he) sells \(b) \(object)."])
+        case .multiply:
+            return generator.pick(["\(he) then has \(b) times as many \(object) as before.",
+                                   "Later \(he.lowercased()) ends up with \(b) times as many \(object)."])
+        case .divide:
+            return generator.pick(["\(he) splits the \(object) into \(b) equal groups and keeps one group.",
+                                   "\(he) puts the \(object) into \(b) equal boxes and keeps one box."])
+        }
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-import Distill
-
-final class DistillSmokeTests: XCTestCase {
-    func testModuleLoads() { XCTAssertTrue(true) }
-}
