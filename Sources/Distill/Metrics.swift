@@ -17,6 +17,26 @@ public struct PredictionRow: Hashable, Sendable {
     public var correct: Bool
     /// Why there is no prediction, when there is none.
     public var failure: String?
+
+    /// Creates a row.
+    /// - Parameters:
+    ///   - id: The example's id.
+    ///   - input: The input text.
+    ///   - gold: The gold label.
+    ///   - predicted: The prediction, or nil.
+    ///   - rationale: The rationale given with it.
+    ///   - correct: Whether it counts as correct.
+    ///   - failure: Why there is no prediction.
+    public init(id: ExampleID, input: String, gold: String, predicted: String?, rationale: String?,
+                correct: Bool, failure: String?) {
+        self.id = id
+        self.input = input
+        self.gold = gold
+        self.predicted = predicted
+        self.rationale = rationale
+        self.correct = correct
+        self.failure = failure
+    }
 }
 
 /// The result of scoring predictions against gold labels.
@@ -25,6 +45,15 @@ public struct Evaluation: Sendable {
     public var rows: [PredictionRow]
     /// The 3×3 confusion matrix, for class-label tasks.
     public var confusion: ConfusionMatrix?
+
+    /// Creates an evaluation from rows.
+    /// - Parameters:
+    ///   - rows: One row per example.
+    ///   - confusion: The confusion matrix, for class-label tasks.
+    public init(rows: [PredictionRow], confusion: ConfusionMatrix? = nil) {
+        self.rows = rows
+        self.confusion = confusion
+    }
 
     /// Examples scored.
     public var count: Int { rows.count }
