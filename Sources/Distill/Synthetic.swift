@@ -247,11 +247,9 @@ public struct SyntheticTask: Hashable, Sendable {
             value = Int(step.operation.apply(Double(value), Double(step.operand)))
             steps.append(step)
         }
-        let he = pronoun.prefix(1).uppercased() + pronoun.dropFirst()
-        var sentences = ["\(name) has \(start) \(object)."]
-        for step in steps {
-            sentences.append(SyntheticTask.sentence(step, pronoun: he, object: object, using: &generator))
-        }
+        // Lay out the story first, so that a step right after a distractor about someone else
+        // names its subject instead of saying "he" or "she".
+        var slots: [String?] = [nil] + steps.map { _ in nil }
         let relevant = Set([start] + steps.map(\.operand))
         var distractorNumbers: [Int] = []
         for _ in 0..<generator.uniform(in: difficulty.distractors) {
@@ -266,7 +264,23 @@ public struct SyntheticTask: Hashable, Sendable {
                 "\(name) also has \(number) \(otherObject).",
                 "\(other) buys \(number) \(object).",
             ])
-            sentences.insert(sentence, at: 1 + generator.uniform(below: sentences.count))
+            slots.insert(sentence, at: 1 + generator.uniform(below: slots.count))
+        }
+        var sentences: [String] = []
+        var nextStep = 0
+        for (position, slot) in slots.enumerated() {
+            if let distractor = slot {
+                sentences.append(distractor)
+            } else if position == 0 {
+                sentences.append("\(name) has \(start) \(object).")
+            } else {
+                let afterDistractor = slots[position - 1] != nil
+                let subject = afterDistractor ? name : pronoun.prefix(1).uppercased() + pronoun.dropFirst()
+                sentences.append(SyntheticTask.sentence(steps[nextStep], subject: subject,
+                                                        midSentence: afterDistractor ? name : pronoun,
+                                                        object: object, using: &generator))
+                nextStep += 1
+            }
         }
         let input = sentences.joined(separator: " ") + "\nHow many \(object) does \(name) have now?"
         return SyntheticProblem(name: name, pronoun: pronoun, object: object, start: start, steps: steps,
@@ -300,8 +314,8 @@ public struct SyntheticTask: Hashable, Sendable {
         return generator.pick(feasible)
     }
 
-    static func sentence<G: RandomNumberGenerator>(_ step: SyntheticStep, pronoun he: String, object: String,
-                                                   using generator: inout G) -> String {
+    static func sentence<G: RandomNumberGenerator>(_ step: SyntheticStep, subject he: String, midSentence: String,
+                                                   object: String, using generator: inout G) -> String {
         let b = step.operand
         switch step.operation {
         case .add:
@@ -312,7 +326,7 @@ public struct SyntheticTask: Hashable, Sendable {
                                    "\(he) sells \(b) \(object)."])
         case .multiply:
             return generator.pick(["\(he) then has \(b) times as many \(object) as before.",
-                                   "Later \(he.lowercased()) ends up with \(b) times as many \(object)."])
+                                   "Later \(midSentence) ends up with \(b) times as many \(object)."])
         case .divide:
             return generator.pick(["\(he) splits the \(object) into \(b) equal groups and keeps one group.",
                                    "\(he) puts the \(object) into \(b) equal boxes and keeps one box."])
