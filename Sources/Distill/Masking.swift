@@ -12,7 +12,7 @@ public struct NumberMask: Hashable, Sendable {
     ///   - index: The 0-based placeholder index.
     public static func placeholder(_ index: Int) -> String {
         var letters: [Character] = []
-        var rest = index
+        var rest = max(0, index)
         repeat {
             letters.insert(Character(Unicode.Scalar(UInt8(97 + rest % 26))), at: 0)
             rest = rest / 26 - 1

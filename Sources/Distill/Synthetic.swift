@@ -36,8 +36,8 @@ public struct SyntheticDifficulty: Hashable, Sendable {
     /// Creates a difficulty setting.
     /// - Parameters:
     ///   - steps: Operations per problem, within 1...3.
-    ///   - numbers: Start values and operands of + and -; the lower bound must be at least 1.
-    ///   - factors: Operands of * and /; the lower bound must be at least 2.
+    ///   - numbers: Start values and operands of + and -, within 1...100000.
+    ///   - factors: Operands of * and /, within 2...100.
     ///   - distractors: Distractor sentences per problem; the lower bound must be at least 0.
     ///   - operations: Allowed operations; must include + or - so that every problem can be built.
     /// - Throws: `SyntheticError.invalidDifficulty` naming the bad setting.
@@ -47,8 +47,12 @@ public struct SyntheticDifficulty: Hashable, Sendable {
         guard steps.lowerBound >= 1, steps.upperBound <= 3 else {
             throw SyntheticError.invalidDifficulty("steps must lie within 1...3, got \(steps)")
         }
-        guard numbers.lowerBound >= 1 else { throw SyntheticError.invalidDifficulty("numbers must be at least 1") }
-        guard factors.lowerBound >= 2 else { throw SyntheticError.invalidDifficulty("factors must be at least 2") }
+        guard numbers.lowerBound >= 1, numbers.upperBound <= 100_000 else {
+            throw SyntheticError.invalidDifficulty("numbers must lie within 1...100000, got \(numbers)")
+        }
+        guard factors.lowerBound >= 2, factors.upperBound <= 100 else {
+            throw SyntheticError.invalidDifficulty("factors must lie within 2...100, got \(factors)")
+        }
         guard distractors.lowerBound >= 0, distractors.upperBound <= 5 else {
             throw SyntheticError.invalidDifficulty("distractors must lie within 0...5, got \(distractors)")
         }
@@ -253,9 +257,16 @@ public struct SyntheticTask: Hashable, Sendable {
         let relevant = Set([start] + steps.map(\.operand))
         var distractorNumbers: [Int] = []
         for _ in 0..<generator.uniform(in: difficulty.distractors) {
-            let candidates = difficulty.numbers.filter { !relevant.contains($0) && !distractorNumbers.contains($0) }
-            guard !candidates.isEmpty else { break }
-            let number = generator.pick(candidates)
+            // Rejection sampling: a distractor's number is never one the answer uses.
+            var drawn: Int?
+            for _ in 0..<64 {
+                let candidate = generator.uniform(in: difficulty.numbers)
+                if !relevant.contains(candidate) && !distractorNumbers.contains(candidate) {
+                    drawn = candidate
+                    break
+                }
+            }
+            guard let number = drawn else { break }
             distractorNumbers.append(number)
             let other = generator.pick(SyntheticTask.people.map(\.0).filter { $0 != name })
             let otherObject = generator.pick(SyntheticTask.objects.filter { $0 != object })
@@ -287,7 +298,7 @@ public struct SyntheticTask: Hashable, Sendable {
                                 distractorNumbers: distractorNumbers, input: input)
     }
 
-    /// A step that keeps the correct answer a whole number above zero and below 10,000.
+    /// A step that keeps the correct answer a whole number above zero, with products below 10,000.
     func nextStep<G: RandomNumberGenerator>(after value: Int, using generator: inout G) -> SyntheticStep {
         var feasible: [SyntheticStep] = []
         for operation in difficulty.operations {
