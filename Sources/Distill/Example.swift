@@ -6,7 +6,7 @@
 ///
 /// Teacher outputs are aligned by this position, so an example keeps its id through
 /// subsampling and validation carve-outs.
-public struct ExampleID: Hashable, Sendable, CustomStringConvertible {
+public struct ExampleID: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The split of the source file ("train", "test", "valid").
     public let split: String
     /// The 0-based position in that split's file.
@@ -25,7 +25,7 @@ public struct ExampleID: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// One example of a task.
-public struct Example: Hashable, Sendable {
+public struct Example: Hashable, Sendable, Codable {
     /// Where the example came from.
     public var id: ExampleID
     /// The text the model reads (for CQA, the question with its answer choices).

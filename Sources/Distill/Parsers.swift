@@ -113,7 +113,7 @@ public enum AnswerFormat: Hashable, Sendable {
 }
 
 /// A rationale and a label read from a teacher's output.
-public struct ParsedAnswer: Hashable, Sendable {
+public struct ParsedAnswer: Hashable, Sendable, Codable {
     /// The reasoning before the answer.
     public var rationale: String
     /// The answer: an equation, a choice's text or a class name.
@@ -130,7 +130,7 @@ public struct ParsedAnswer: Hashable, Sendable {
 }
 
 /// Why a teacher output could not be parsed.
-public enum ParseFailure: Hashable, Sendable, CustomStringConvertible {
+public enum ParseFailure: Hashable, Sendable, Codable, CustomStringConvertible {
     case empty
     case missingAnswerMarker(String)
     case repeatedAnswerMarker(String, count: Int)
@@ -151,7 +151,7 @@ public enum ParseFailure: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The result of parsing one output: an answer, or the reason there is none.
-public enum ParseOutcome: Hashable, Sendable {
+public enum ParseOutcome: Hashable, Sendable, Codable {
     case parsed(ParsedAnswer)
     case unparseable(ParseFailure)
 

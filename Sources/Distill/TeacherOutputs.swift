@@ -3,7 +3,7 @@
 import Foundation
 
 /// One teacher answer for one example: the raw text and what parsing made of it.
-public struct TeacherOutput: Hashable, Sendable {
+public struct TeacherOutput: Hashable, Sendable, Codable {
     /// The example the teacher answered.
     public let example: Example
     /// The raw continuation, as generated (including any run-on text).
@@ -26,6 +26,14 @@ public struct TeacherOutput: Hashable, Sendable {
     public var label: String? { outcome.answer?.label }
     /// The teacher's rationale, or nil when unparseable.
     public var rationale: String? { outcome.answer?.rationale }
+
+    /// Whether the teacher's label agrees with the gold label (false when unparseable); the usual
+    /// filter before training on rationales.
+    /// - Parameters:
+    ///   - kind: How labels compare (the task's `labelKind`).
+    public func agrees(kind: LabelKind) -> Bool {
+        Metrics.isCorrect(label, gold: example.label, kind: kind)
+    }
 }
 
 /// What can go wrong reading teacher outputs.

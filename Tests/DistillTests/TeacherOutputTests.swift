@@ -1,5 +1,6 @@
 // Reading `{split}_CoT_{k}.json` blocks, aligning them with examples, and the replay teacher's errors.
 import Distill
+import Foundation
 import XCTest
 
 final class TeacherOutputTests: XCTestCase {
@@ -22,6 +23,18 @@ final class TeacherOutputTests: XCTestCase {
         XCTAssertEqual(outputs.map(\.label), ["(4)", "(1)"])
         XCTAssertEqual(outputs.map(\.rationale), ["Step.", "Step."])
         XCTAssertEqual(Metrics.evaluate(outputs, kind: .equation).accuracy, 1)
+        XCTAssertTrue(outputs.allSatisfy { $0.agrees(kind: .equation) })
+    }
+
+    func testOutputsSurviveACodableRoundTrip() throws {
+        let example = Example(id: ExampleID(split: "train", index: 3), input: "q", label: "(1)", rationale: nil)
+        let outputs = [
+            TeacherOutput(example: example, raw: "x. The answer is (1).", outcome: AnswerFormat.equation.parse("x. The answer is (1).")),
+            TeacherOutput(example: example, raw: "x", outcome: AnswerFormat.equation.parse("x")),
+        ]
+        let decoded = try JSONDecoder().decode([TeacherOutput].self, from: JSONEncoder().encode(outputs))
+        XCTAssertEqual(decoded, outputs)
+        XCTAssertFalse(decoded[1].agrees(kind: .equation))
     }
 
     func testShortBlockBeforeTheLastIsAnError() throws {
