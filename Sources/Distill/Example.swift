@@ -82,12 +82,13 @@ public struct Dataset: Sendable {
     /// - Parameters:
     ///   - name: The task's name.
     ///   - labelKind: How labels are compared.
-    ///   - splits: Split name and examples, in display order.
+    ///   - splits: Split name and examples, in display order; a repeated name keeps the last.
     public init(name: String, labelKind: LabelKind, splits: [(String, [Example])]) {
         self.name = name
         self.labelKind = labelKind
-        self.splitNames = splits.map { $0.0 }
-        self.splitExamples = Dictionary(splits, uniquingKeysWith: { _, last in last })
+        self.splitNames = []
+        self.splitExamples = [:]
+        for (split, examples) in splits { setSplit(split, examples) }
     }
 
     /// The examples of a split.
