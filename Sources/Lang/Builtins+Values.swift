@@ -30,9 +30,9 @@ private func items(_ arguments: Arguments, _ context: BuiltinContext) throws -> 
         case .range:
             var collected: [Value] = []
             try context.evaluator.iterate(items[0], at: nil) { element in
-                try context.checkCancelled()
+                try context.evaluator.tick()
                 collected.append(element)
-                return collected.count < 10_000_000
+                return true
             }
             return collected
         default: break

@@ -1,6 +1,9 @@
 // Expression evaluation: literals, names, operators (with overflow and division checks),
 // calls (including in-place list methods such as `append`), members and subscripts.
 
+/// Concatenation beyond this size is a `ValueError`, so a doubling loop cannot exhaust memory.
+let maximumCollectionSize = 100_000_000
+
 extension Evaluator {
     func evaluate(_ expression: Expression, in scope: Scope) throws -> Value {
         try enterExpression(at: expression.position)
@@ -173,8 +176,12 @@ extension Evaluator {
             }
             if result.overflow { throw fail(.overflow, "\(a) \(op) \(b) overflows Int (64-bit)") }
             return .integer(result.partialValue)
-        case (.string(let a), .string(let b)) where op == "+": return .string(a + b)
-        case (.list(let a), .list(let b)) where op == "+": return .list(a + b)
+        case (.string(let a), .string(let b)) where op == "+":
+            guard a.utf8.count + b.utf8.count <= maximumCollectionSize else { throw fail(.value, "the string would be longer than \(maximumCollectionSize) bytes") }
+            return .string(a + b)
+        case (.list(let a), .list(let b)) where op == "+":
+            guard a.count + b.count <= maximumCollectionSize else { throw fail(.value, "the list would have more than \(maximumCollectionSize) elements") }
+            return .list(a + b)
         default:
             guard let a = left.numberValue, let b = right.numberValue else {
                 var message = "cannot apply `\(op)` to \(left.typeName) and \(right.typeName)"
