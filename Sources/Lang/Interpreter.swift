@@ -3,6 +3,10 @@
 
 import Foundation
 
+/// One notebook session: run cells, complete, inspect, check completeness, interrupt.
+///
+/// Cells run on a worker thread with a large stack; `emit` and `input` are still called on the
+/// thread that called `execute`. One cell runs at a time; `interrupt()` may come from any thread.
 public final class Interpreter {
     /// Where `input("prompt")` gets its line from. Nil means input is not available.
     public var input: InputProvider?

@@ -4,7 +4,9 @@
 
 /// The statements of a cell and every syntax error found in it (lexer errors included).
 public struct ParseResult: Sendable {
+    /// The statements that parsed; broken ones are left out.
     public var statements: [Statement]
+    /// Every syntax error, in source order.
     public var errors: [CellError]
 }
 

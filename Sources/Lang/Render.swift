@@ -73,9 +73,12 @@ public func escapeHTML(_ text: String) -> String {
 
 /// A table of rows (records); columns are the union of the rows' keys in first-seen order.
 public final class TableValue: HostObject {
+    /// The rows, in order.
     public let rows: [Record]
+    /// Column names: the union of the rows' keys, in first-seen order.
     public let columns: [String]
 
+    /// A table of `rows`.
     public init(rows: [Record]) {
         self.rows = rows
         var seen = Set<String>()
@@ -149,7 +152,9 @@ public final class TableValue: HostObject {
 
 /// Raw HTML from `html("...")`; shows as HTML in a notebook and as the source text elsewhere.
 public final class HTMLValue: HostObject {
+    /// The HTML source, shown unescaped.
     public let html: String
+    /// A value that renders as `html`.
     public init(html: String) { self.html = html }
     public var typeName: String { "HTML" }
     public func render() -> MimeBundle { MimeBundle(plain: html, extra: ["text/html": html]) }

@@ -211,6 +211,11 @@ final class EvalTests: XCTestCase {
         XCTAssertEqual(evaluate("func deep(n) { if n == 0 { return 0 }; return 1 + deep(n - 1) }\ndeep(900)"), "900")
     }
 
+    func testDeepRecursionThroughBuiltinsStaysOnTheBigStack() {
+        XCTAssertEqual(evaluate("func f(n) { if n == 0 { return 0 }; return [n].map { f($0 - 1) }[0] + 1 }\nf(450)"), "450")  // Two user calls per level.
+        XCTAssertEqual(failure("func g(n) { return [n].map { g($0) } }\ng(1)")?.kind, "RecursionError")
+    }
+
     func testControlFlowOutsideItsPlace() {
         XCTAssertEqual(failure("break")?.message, "`break` and `continue` can only be used inside a loop")
         XCTAssertEqual(failure("return 1")?.message, "`return` can only be used inside a function")
