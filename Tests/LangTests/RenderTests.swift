@@ -20,6 +20,12 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(evaluate("(0..<150).map { $0 }")?.hasSuffix("99, ... 50 more]"), true)
     }
 
+    func testDeeplyNestedValuesAreCutShort() {
+        let text = evaluate("var x = []\nfor _ in 0..<500 { x = [x] }\nx") ?? ""
+        XCTAssertTrue(text.hasPrefix(String(repeating: "[", count: 64) + "[…]"), text)
+        XCTAssertEqual(text.count, 64 * 2 + 3)
+    }
+
     func testListOfRecordsAlsoRendersHTML() {
         let outputs = Interpreter().execute("[[\"name\": \"a<b\", \"score\": 1.5], [\"name\": \"c\", \"score\": 2]]")
         guard case .result(let bundle) = outputs.first else { return XCTFail("expected a result") }
