@@ -143,6 +143,11 @@ extension HostObject {
     public func documentation(ofMember name: String) -> String? { nil }
 }
 
+extension Value: CustomStringConvertible {
+    /// The value as it prints inside a list (strings quoted).
+    public var description: String { renderPlain(self, nested: true) }
+}
+
 // MARK: - Equality and ordering
 
 extension Value: Equatable {

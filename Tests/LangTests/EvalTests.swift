@@ -60,6 +60,12 @@ final class EvalTests: XCTestCase {
         XCTAssertEqual(evaluate("var ks = []\nfor k in [\"b\": 1, \"a\": 2] { ks = ks + [k] }\nks"), "[\"b\", \"a\"]")
     }
 
+    func testForUnpacksEnumeratedAndPairs() {
+        XCTAssertEqual(evaluate("var out = []\nfor (i, x) in [\"a\", \"b\"].enumerated() { out = out + [\"\\(i)\\(x)\"] }\nout"), "[\"0a\", \"1b\"]")
+        XCTAssertEqual(evaluate("var t = 0\nfor (a, b) in [[1, 2], [3, 4]] { t += a * b }\nt"), "14")
+        XCTAssertEqual(failure("for (a, b) in [1] { }")?.message, "cannot unpack Int 1 into 2 loop variables")
+    }
+
     func testBlocksScopeTheirBindings() {
         XCTAssertEqual(failure("if true { let inner = 1 }\ninner")?.kind, "NameError")
     }
