@@ -1,9 +1,60 @@
-// `stepwise run FILE.sw`: runs a script through the interpreter.
+// `stepwise run FILE.sw`: runs a script through the interpreter as one cell; `stepwise run
+// NOTEBOOK.ipynb` runs a notebook's code cells in order, headless. Results and prints go to
+// stdout, errors (with the caret under the column) to stderr; an error exits non-zero.
 import ArgumentParser
+import Foundation
 import Lang
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a Stepwise script.")
-    @Argument(help: "The script to run (.sw).") var file: String
-    func run() throws { throw ValidationError("not built yet") }
+    @Argument(help: "The script (.sw) or notebook (.ipynb) to run.") var file: String
+    @Option(help: "Sets the seed before the script runs, like `%seed n`.") var seed: UInt64?
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: file), let source = String(data: data, encoding: .utf8) else {
+            throw ValidationError("cannot read \(file) as UTF-8 text")
+        }
+        let interpreter = Interpreter()
+        if let seed { interpreter.seed = seed }
+        interpreter.input = { prompt, _ in
+            ConsoleOutput.write(prompt, to: .stdout)
+            return readLine()
+        }
+        let cells = file.hasSuffix(".ipynb") ? try notebookCells(source) : [source]
+        for cell in cells {
+            let status = interpreter.execute(cell, emit: ConsoleOutput.show)
+            if case .error = status { throw ExitCode(1) }
+        }
+    }
+
+    /// The sources of a notebook's code cells, in order (nbformat 4: `source` is a string or a list of lines).
+    private func notebookCells(_ json: String) throws -> [String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)),
+              let notebook = object as? [String: Any], let cells = notebook["cells"] as? [[String: Any]] else {
+            throw ValidationError("\(file) is not a Jupyter notebook (expected JSON with a `cells` list)")
+        }
+        return cells.compactMap { cell -> String? in
+            guard cell["cell_type"] as? String == "code" else { return nil }
+            if let lines = cell["source"] as? [String] { return lines.joined() }
+            return cell["source"] as? String
+        }
+    }
+}
+
+/// Shows cell outputs on a terminal: text forms only, errors on stderr.
+enum ConsoleOutput {
+    static func show(_ output: Output) {
+        switch output {
+        case .stream(let stream, let text): write(text, to: stream)
+        case .display(let bundle, _), .updateDisplay(let bundle, _), .result(let bundle), .pager(let bundle):
+            write(bundle.plain + "\n", to: .stdout)
+        case .clear: break
+        case .error(let error): write(error.traceback.joined(separator: "\n") + "\n", to: .stderr)
+        }
+    }
+
+    static func write(_ text: String, to stream: StreamName) {
+        let handle = stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError
+        handle.write(Data(text.utf8))
+    }
 }
