@@ -1,0 +1,103 @@
+// The channel loops over real sockets: shell on the calling thread, control and heartbeat on
+// threads of their own (so interrupt and shutdown work while a cell runs), SIGINT as interrupt.
+
+import CZeroMQ
+import Foundation
+
+/// Runs a `Kernel` on the five ZeroMQ sockets a connection file names.
+public final class KernelServer: KernelTransport, @unchecked Sendable {
+    private let context: UnsafeMutableRawPointer
+    private let shell, control, stdin, iopub, heartbeat: ZMQSocket
+    private let iopubLock = NSLock()
+    private let stopLock = NSLock()
+    private var stopping = false
+    private var signalSource: DispatchSourceSignal?
+
+    /// Creates the sockets and binds them to the connection file's endpoints.
+    public init(connection: ConnectionFile) throws {
+        guard let context = zmq_ctx_new() else { throw ZMQSocket.lastError("zmq_ctx_new") }
+        self.context = context
+        shell = try ZMQSocket(context: context, type: ZMQ_ROUTER)
+        control = try ZMQSocket(context: context, type: ZMQ_ROUTER)
+        stdin = try ZMQSocket(context: context, type: ZMQ_ROUTER)
+        iopub = try ZMQSocket(context: context, type: ZMQ_PUB)
+        heartbeat = try ZMQSocket(context: context, type: ZMQ_REP)
+        try shell.bind(connection.endpoint(connection.shellPort))
+        try control.bind(connection.endpoint(connection.controlPort))
+        try stdin.bind(connection.endpoint(connection.stdinPort))
+        try iopub.bind(connection.endpoint(connection.iopubPort))
+        try heartbeat.bind(connection.endpoint(connection.hbPort))
+    }
+
+    /// Serves `kernel` until a `shutdown_request`. Blocks the calling thread, which runs the shell
+    /// loop and therefore every cell.
+    public func serve(_ kernel: Kernel) {
+        Thread.detachNewThread { [self] in echoHeartbeats() }
+        Thread.detachNewThread { [self] in serveControl(kernel) }
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { kernel.interrupt() }
+        source.resume()
+        signalSource = source
+
+        while !isStopping {
+            guard shell.poll(milliseconds: 100), let frames = shell.receive(flags: ZMQ_DONTWAIT) else { continue }
+            kernel.handle(frames, on: .shell)
+        }
+        shell.close()
+        stdin.close()
+        iopubLock.lock(); iopub.close(); iopubLock.unlock()
+        zmq_ctx_shutdown(context)  // wakes the heartbeat thread, which closes its socket
+        zmq_ctx_term(context)      // waits for pending replies to go out (linger 1 s)
+    }
+
+    private var isStopping: Bool {
+        stopLock.lock(); defer { stopLock.unlock() }
+        return stopping
+    }
+
+    private func serveControl(_ kernel: Kernel) {
+        while !isStopping {
+            guard control.poll(milliseconds: 100), let frames = control.receive(flags: ZMQ_DONTWAIT) else { continue }
+            if case .shutdown = kernel.handle(frames, on: .control) {
+                stopLock.lock(); stopping = true; stopLock.unlock()
+                // A cell that ignores interrupts must not keep the kernel alive.
+                Thread.detachNewThread {
+                    Thread.sleep(forTimeInterval: 3)
+                    FileHandle.standardError.write(Data("stepwise kernel: cell did not stop; exiting\n".utf8))
+                    exit(0)
+                }
+            }
+        }
+        control.close()
+    }
+
+    private func echoHeartbeats() {
+        while let frames = heartbeat.receive() { heartbeat.send(frames) }
+        heartbeat.close()
+    }
+
+    // MARK: KernelTransport
+
+    public func send(_ frames: [Data], on channel: Channel) {
+        switch channel {
+        case .shell: shell.send(frames)
+        case .control: control.send(frames)
+        case .stdin: stdin.send(frames)
+        case .iopub:
+            iopubLock.lock(); defer { iopubLock.unlock() }
+            if iopub.handle != nil { iopub.send(frames) }
+        }
+    }
+
+    public func receiveStdin(timeout: Double) -> [Data]? {
+        guard stdin.poll(milliseconds: Int(timeout * 1000)) else { return nil }
+        return stdin.receive(flags: ZMQ_DONTWAIT)
+    }
+
+    public func takeQueuedShellRequests() -> [[Data]] {
+        var queued: [[Data]] = []
+        while let frames = shell.receive(flags: ZMQ_DONTWAIT) { queued.append(frames) }
+        return queued
+    }
+}
