@@ -37,6 +37,11 @@ public final class Signer: @unchecked Sendable {
         guard ok == 1 else { throw KernelError.crypto("could not initialise HMAC-SHA256") }
     }
 
+    /// A signer for an empty key: signatures are empty and every message verifies.
+    public static var unsigned: Signer { Signer() }
+
+    private init() { enabled = false; template = nil; mac = nil }
+
     deinit {
         EVP_MAC_CTX_free(template)
         EVP_MAC_free(mac)
