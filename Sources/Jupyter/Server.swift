@@ -40,6 +40,9 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
     public func serve(_ kernel: Kernel) {
         Thread.detachNewThread { [self] in echoHeartbeats() }
         Thread.detachNewThread { [self] in serveControl(kernel) }
+        if ProcessInfo.processInfo.environment["JPY_PARENT_PID"] != nil {
+            Thread.detachNewThread { KernelServer.exitWhenOrphaned() }
+        }
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         source.setEventHandler { kernel.interrupt() }
@@ -100,6 +103,15 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
         while let frames = iopub.receive(flags: ZMQ_DONTWAIT) {
             if frames.first?.first == 1 { subscribed = true }
         }
+    }
+
+    /// Exits when the process that started the kernel dies (as ipykernel's parent poller does),
+    /// so that a crashed frontend leaves no kernel behind.
+    private static func exitWhenOrphaned() {
+        let parent = getppid()
+        while getppid() == parent { Thread.sleep(forTimeInterval: 1) }
+        FileHandle.standardError.write(Data("stepwise kernel: parent process is gone; exiting\n".utf8))
+        exit(0)
     }
 
     private func echoHeartbeats() {
