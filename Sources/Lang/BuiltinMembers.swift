@@ -1,0 +1,238 @@
+// Members of the built-in types: list, string, record and range properties and methods, each a
+// documented `Builtin` whose receiver arrives in `Arguments.receiver`, plus the list methods that
+// change a `var` in place (`append`, `insert`, `removeLast`, `remove(at:)`).
+
+import Foundation
+
+/// A list method that changes its list in place; the evaluator routes `xs.append(...)` here when `xs` is a `var`.
+struct MutatingListMethod {
+    /// Name, parameters and documentation (its body is never called; `apply` does the work).
+    let signature: Builtin
+    let apply: (inout [Value], Arguments) throws -> Value
+}
+
+private func member(_ name: String, _ parameters: [Parameter] = [], returns: String, property: Bool = false, _ documentation: String,
+                    _ body: @escaping (Value, Arguments, BuiltinContext) throws -> Value) -> (String, Builtin) {
+    (name, Builtin(name, parameters, returns: returns, isProperty: property, documentation: documentation) { arguments, context in
+        try body(try arguments.receiverValue(), arguments, context)
+    })
+}
+
+/// The elements of a list, range, string or record, counting a step for each so huge ranges stay interruptible.
+private func elements(of receiver: Value, _ context: BuiltinContext) throws -> [Value] {
+    if case .list(let items) = receiver { return items }
+    var collected: [Value] = []
+    try context.evaluator.iterate(receiver, at: nil) { element in
+        try context.evaluator.tick()
+        collected.append(element)
+        return true
+    }
+    return collected
+}
+
+private func truth(_ value: Value, from name: String) throws -> Bool {
+    guard case .bool(let flag) = value else {
+        throw CellError(.type, "the closure given to `\(name)` must return a Bool, got \(value.typeName)")
+    }
+    return flag
+}
+
+private func sortedValues(_ items: [Value], by order: Value?, _ context: BuiltinContext) throws -> [Value] {
+    var failure: CellError?
+    let sorted = items.sorted { left, right in
+        if failure != nil { return false }
+        do {
+            if let order { return try truth(try context.call(order, [left, right]), from: "sorted") }
+            guard let comparison = Value.compare(left, right) else {
+                throw CellError(.type, "cannot sort: \(left.typeName) and \(right.typeName) do not compare; pass `by: { $0 < $1 }`")
+            }
+            return comparison == .orderedAscending
+        } catch let error as CellError {
+            failure = error
+            return false
+        } catch {
+            failure = CellError(.runtime, "\(error)")
+            return false
+        }
+    }
+    if let failure { throw failure }
+    return sorted
+}
+
+/// Members shared by lists and ranges (a range acts as the list of its integers).
+private let sequenceMembers: [(String, Builtin)] = [
+    member("count", returns: "Int", property: true, "The number of elements.") { receiver, _, context in
+        if case .range(let lower, let upper, let closed) = receiver {
+            guard let count = Value.rangeCount(lower: lower, upper: upper, closed: closed) else {
+                throw CellError(.overflow, "the range has more elements than an Int can count")
+            }
+            return .integer(count)
+        }
+        return .integer(try elements(of: receiver, context).count)
+    },
+    member("isEmpty", returns: "Bool", property: true, "True when there are no elements.") { receiver, _, context in
+        if case .range(let lower, let upper, let closed) = receiver { return .bool(!closed && lower == upper) }
+        return .bool(try elements(of: receiver, context).isEmpty)
+    },
+    member("first", returns: "Any", property: true, "The first element, or nil when empty.") { receiver, _, context in
+        if case .range(let lower, let upper, let closed) = receiver { return closed || lower < upper ? .integer(lower) : .null }
+        return try elements(of: receiver, context).first ?? .null
+    },
+    member("last", returns: "Any", property: true, "The last element, or nil when empty.") { receiver, _, context in
+        if case .range(let lower, let upper, let closed) = receiver { return closed ? .integer(upper) : (lower < upper ? .integer(upper - 1) : .null) }
+        return try elements(of: receiver, context).last ?? .null
+    },
+    member("map", [Parameter("transform", "Function")], returns: "List",
+           "A list of the results of calling `transform` on each element.\n\nExample: `[1, 2, 3].map { $0 * 2 }` is `[2, 4, 6]`.") { receiver, arguments, context in
+        let transform = try arguments.function("transform")
+        return .list(try elements(of: receiver, context).map { try context.call(transform, [$0]) })
+    },
+    member("filter", [Parameter("isIncluded", "Function")], returns: "List",
+           "The elements for which `isIncluded` returns true.\n\nExample: `[1, 2, 3].filter { $0 > 1 }` is `[2, 3]`.") { receiver, arguments, context in
+        let predicate = try arguments.function("isIncluded")
+        return .list(try elements(of: receiver, context).filter { try truth(try context.call(predicate, [$0]), from: "filter") })
+    },
+    member("reduce", [Parameter("initial"), Parameter("combine", "Function")], returns: "Any",
+           "Combines the elements from `initial` with `combine(accumulated, element)`.\n\nExample: `[1, 2, 3].reduce(0) { $0 + $1 }` is `6`.") { receiver, arguments, context in
+        let combine = try arguments.function("combine")
+        return try elements(of: receiver, context).reduce(arguments["initial"]) { try context.call(combine, [$0, $1]) }
+    },
+    member("sorted", [Parameter("by", "Function", labeled: true, default: .null)], returns: "List",
+           "The elements in increasing order, or in the order `by(a, b)` (true when a comes first).\n\nExample: `[3, 1, 2].sorted()` is `[1, 2, 3]`; `xs.sorted { $0 > $1 }` sorts descending.") { receiver, arguments, context in
+        let order: Value? = { if case .null = arguments["by"] { return nil } else { return arguments["by"] } }()
+        return .list(try sortedValues(try elements(of: receiver, context), by: order, context))
+    },
+    member("contains", [Parameter("element")], returns: "Bool",
+           "True when an element equals `element` (or, given a closure, satisfies it).") { receiver, arguments, context in
+        if case .range(let lower, let upper, let closed) = receiver, case .integer(let value) = arguments["element"] {
+            return .bool(value >= lower && (closed ? value <= upper : value < upper))
+        }
+        if case .function = arguments["element"] {
+            let predicate = arguments["element"]
+            return .bool(try elements(of: receiver, context).contains { try truth(try context.call(predicate, [$0]), from: "contains") })
+        }
+        return .bool(try elements(of: receiver, context).contains(arguments["element"]))
+    },
+    member("joined", [Parameter("separator", "String", labeled: true, default: .string(""))], returns: "String",
+           "The elements as text, joined with `separator`.\n\nExample: `[\"a\", \"b\"].joined(separator: \", \")` is `\"a, b\"`.") { receiver, arguments, context in
+        let separator = try arguments.string("separator")
+        return .string(try elements(of: receiver, context).map { renderPlain($0) }.joined(separator: separator))
+    },
+    member("reversed", returns: "List", "The elements in reverse order.") { receiver, _, context in
+        .list(try elements(of: receiver, context).reversed())
+    },
+    member("enumerated", returns: "List", "Records `[\"offset\": i, \"element\": x]` for each element, in order.") { receiver, _, context in
+        .list(try elements(of: receiver, context).enumerated().map { .record(Record([("offset", .integer($0.offset)), ("element", $0.element)])) })
+    },
+]
+
+let listMembers: [String: Builtin] = Dictionary(sequenceMembers, uniquingKeysWith: { first, _ in first })
+
+let rangeMembers: [String: Builtin] = Dictionary(sequenceMembers + [
+    member("lowerBound", returns: "Int", property: true, "The first value of the range.") { receiver, _, _ in
+        if case .range(let lower, _, _) = receiver { return .integer(lower) }
+        return .null
+    },
+    member("upperBound", returns: "Int", property: true, "The upper bound (included only in `a...b`).") { receiver, _, _ in
+        if case .range(_, let upper, _) = receiver { return .integer(upper) }
+        return .null
+    },
+], uniquingKeysWith: { first, _ in first })
+
+private func text(_ receiver: Value) -> String {
+    if case .string(let value) = receiver { return value }
+    return ""
+}
+
+let stringMembers: [String: Builtin] = Dictionary([
+    member("count", returns: "Int", property: true, "The number of characters.") { receiver, _, _ in .integer(text(receiver).count) },
+    member("isEmpty", returns: "Bool", property: true, "True for the empty string.") { receiver, _, _ in .bool(text(receiver).isEmpty) },
+    member("uppercased", returns: "String", "The string in upper case.") { receiver, _, _ in .string(text(receiver).uppercased()) },
+    member("lowercased", returns: "String", "The string in lower case.") { receiver, _, _ in .string(text(receiver).lowercased()) },
+    member("trimmed", returns: "String", "The string without leading and trailing whitespace.") { receiver, _, _ in
+        .string(text(receiver).trimmingCharacters(in: .whitespacesAndNewlines))
+    },
+    member("split", [Parameter("separator", "String", labeled: true, default: .null)], returns: "List",
+           "The parts between occurrences of `separator` (default: runs of whitespace).\n\nExample: `\"a,b\".split(separator: \",\")` is `[\"a\", \"b\"]`.") { receiver, arguments, _ in
+        if case .null = arguments["separator"] {
+            return .list(text(receiver).split(whereSeparator: { $0.isWhitespace }).map { .string(String($0)) })
+        }
+        let separator = try arguments.string("separator")
+        guard !separator.isEmpty else { return .list(text(receiver).map { .string(String($0)) }) }
+        return .list(text(receiver).components(separatedBy: separator).map(Value.string))
+    },
+    member("contains", [Parameter("other", "String")], returns: "Bool", "True when `other` occurs in the string.") { receiver, arguments, _ in
+        let other = try arguments.string("other")
+        return .bool(other.isEmpty || text(receiver).contains(other))
+    },
+    member("hasPrefix", [Parameter("prefix", "String")], returns: "Bool", "True when the string starts with `prefix`.") { receiver, arguments, _ in
+        .bool(text(receiver).hasPrefix(try arguments.string("prefix")))
+    },
+    member("hasSuffix", [Parameter("suffix", "String")], returns: "Bool", "True when the string ends with `suffix`.") { receiver, arguments, _ in
+        .bool(text(receiver).hasSuffix(try arguments.string("suffix")))
+    },
+    member("replacing", [Parameter("target", "String"), Parameter("with", "String", labeled: true)], returns: "String",
+           "The string with every `target` replaced by `with`.") { receiver, arguments, _ in
+        let target = try arguments.string("target")
+        guard !target.isEmpty else { return receiver }
+        return .string(text(receiver).replacingOccurrences(of: target, with: try arguments.string("with")))
+    },
+], uniquingKeysWith: { first, _ in first })
+
+let recordMembers: [String: Builtin] = Dictionary([
+    member("keys", returns: "List", property: true, "The keys, in insertion order.") { receiver, _, _ in
+        guard case .record(let record) = receiver else { return .list([]) }
+        return .list(record.keys.map(Value.string))
+    },
+    member("values", returns: "List", property: true, "The values, in key order.") { receiver, _, _ in
+        guard case .record(let record) = receiver else { return .list([]) }
+        return .list(record.values)
+    },
+    member("count", returns: "Int", property: true, "The number of keys.") { receiver, _, _ in
+        guard case .record(let record) = receiver else { return .integer(0) }
+        return .integer(record.count)
+    },
+    member("isEmpty", returns: "Bool", property: true, "True when the record has no keys.") { receiver, _, _ in
+        guard case .record(let record) = receiver else { return .bool(true) }
+        return .bool(record.count == 0)
+    },
+], uniquingKeysWith: { first, _ in first })
+
+private func mutating(_ name: String, _ parameters: [Parameter], returns: String, _ documentation: String,
+                      _ apply: @escaping (inout [Value], Arguments) throws -> Value) -> (String, MutatingListMethod) {
+    let signature = Builtin(name, parameters, returns: returns, documentation: documentation + "\n\nChanges the list in place; the list must be a `var`.") { _, _ in
+        throw CellError(.type, "`\(name)` changes its list in place; call it on a `var`, as in `xs.\(name)(...)`")
+    }
+    return (name, MutatingListMethod(signature: signature, apply: apply))
+}
+
+let mutatingListMethods: [String: MutatingListMethod] = Dictionary([
+    mutating("append", [Parameter("element")], returns: "Nil", "Adds `element` at the end of the list.") { items, arguments in
+        items.append(arguments["element"]); return .null
+    },
+    mutating("insert", [Parameter("element"), Parameter("at", "Int", labeled: true)], returns: "Nil", "Inserts `element` before index `at`.") { items, arguments in
+        let index = try arguments.integer("at")
+        guard index >= 0, index <= items.count else { throw CellError(.index, "insert index \(index) is out of range for a list of \(items.count) elements") }
+        items.insert(arguments["element"], at: index); return .null
+    },
+    mutating("removeLast", [], returns: "Any", "Removes and returns the last element.") { items, _ in
+        guard let last = items.popLast() else { throw CellError(.index, "removeLast() on an empty list") }
+        return last
+    },
+    mutating("remove", [Parameter("at", "Int", labeled: true)], returns: "Any", "Removes and returns the element at index `at`.") { items, arguments in
+        let index = try arguments.integer("at")
+        guard items.indices.contains(index) else { throw CellError(.index, "index \(index) is out of range for a list of \(items.count) elements") }
+        return items.remove(at: index)
+    },
+], uniquingKeysWith: { first, _ in first })
+
+/// The built-in members of a value's type, for evaluation, completion and inspect.
+func builtinMembers(of value: Value) -> [String: Builtin] {
+    switch value {
+    case .list: return listMembers.merging(mutatingListMethods.mapValues(\.signature)) { first, _ in first }
+    case .range: return rangeMembers
+    case .string: return stringMembers
+    case .record: return recordMembers
+    default: return [:]
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-import Lang
-
-final class LangSmokeTests: XCTestCase {
-    func testModuleLoads() { XCTAssertTrue(true) }
-}
