@@ -14,11 +14,12 @@ class StepwiseKernelTests(jupyter_kernel_test.KernelTests):
 
     completion_samples = [
         {"text": "pri", "matches": {"print"}},
+        {"text": "eprin", "matches": {"eprint"}},
         {"text": "let zebra_count = 1\nzebra_c"},
     ]
     complete_code_samples = ["1 + 1", 'print("hi")', "let x = 3"]
-    incomplete_code_samples = ["print(", "let f = [1, 2,", "(1 +"]
-    invalid_code_samples = ["1 + )", "let = 3"]
+    incomplete_code_samples = ["print(", "let f = [1, 2,", "(1 +", "func f() {"]
+    invalid_code_samples = ["1 + )", "let = 3", "}"]
 
     code_page_something = "%help print"
     code_generate_error = "no_such_name_anywhere"
@@ -28,7 +29,7 @@ class StepwiseKernelTests(jupyter_kernel_test.KernelTests):
         {"code": "6 * 7", "result": "42"},
     ]
     code_display_data = [
-        {"code": 'html("<b>hi</b>")', "mime": "text/html"},
+        {"code": 'display(html("<b>hi</b>"))', "mime": "text/html"},
         {"code": 'display("plain")', "mime": "text/plain"},
     ]
 
