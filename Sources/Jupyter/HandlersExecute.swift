@@ -20,7 +20,7 @@ extension Kernel {
         let count = executionCount
         if !silent { publish("execute_input", ["code": .string(code), "execution_count": .int(count)], parent: request) }
 
-        _ = takeInterrupt(clear: true)
+        _ = interruptPending(clearing: true)
         interpreter.input = allowStdin ? { [unowned self] prompt, password in
             self.requestInput(prompt: prompt, password: password, parent: request)
         } : nil
@@ -121,7 +121,7 @@ extension Kernel {
                               parentHeader: parent.header,
                               content: ["prompt": .string(prompt), "password": .bool(password)])
         transport.send(Wire.encode(request, signer: signer), on: .stdin)
-        while !takeInterrupt(clear: false) {
+        while !interruptPending(clearing: false) {
             guard let frames = transport.receiveStdin(timeout: 0.1) else { continue }
             do {
                 let reply = try Wire.decode(frames, signer: signer)

@@ -121,11 +121,11 @@ public final class Kernel {
         interpreter.interrupt()
     }
 
-    /// Takes the pending interrupt flag, clearing it.
-    func takeInterrupt(clear: Bool) -> Bool {
+    /// Whether an interrupt came since the flag was last cleared; `clearing` resets it.
+    func interruptPending(clearing: Bool) -> Bool {
         interruptLock.lock(); defer { interruptLock.unlock() }
         let value = interruptRequested
-        if clear { interruptRequested = false }
+        if clearing { interruptRequested = false }
         return value
     }
 

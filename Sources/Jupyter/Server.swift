@@ -17,7 +17,7 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
     private var stopping = false
     private var signalSource: DispatchSourceSignal?
     private var subscribed = false  // guarded by iopubLock
-    private let started = Date()
+    private var waitedForSubscriber = false  // guarded by iopubLock
 
     /// Creates the sockets and binds them to the connection file's endpoints.
     public init(connection: ConnectionFile) throws {
@@ -83,14 +83,15 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
         control.close()
     }
 
-    /// In the kernel's first seconds, waits up to half a second for an IOPub subscriber, so that
-    /// the status messages around the first request reach the frontend that sent it.
+    /// Before the first request is handled, waits up to half a second for an IOPub subscriber, so
+    /// that the status messages around it reach the frontend that sent it. Later requests never wait.
     private func waitForSubscriber() {
         let deadline = Date().addingTimeInterval(0.5)
-        while Date().timeIntervalSince(started) < 5 && Date() < deadline {
+        while true {
             iopubLock.lock()
             readSubscriptions()
-            let done = subscribed
+            let done = subscribed || waitedForSubscriber || Date() > deadline
+            if done { waitedForSubscriber = true }
             iopubLock.unlock()
             if done { return }
             usleep(1000)
@@ -99,7 +100,7 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
 
     /// Reads the subscription frames XPUB hands up (first byte 1: subscribe). Call under iopubLock.
     private func readSubscriptions() {
-        guard !subscribed, iopub.handle != nil else { return }
+        guard iopub.handle != nil else { return }
         while let frames = iopub.receive(flags: ZMQ_DONTWAIT) {
             if frames.first?.first == 1 { subscribed = true }
         }
