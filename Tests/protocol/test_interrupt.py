@@ -19,8 +19,8 @@ def wait_reply(kc, msg_id, timeout):
             return reply
 
 
-def check_interrupt(km, kc, how):
-    msg_id = start_cell(kc, "sleep(30)")
+def check_interrupt(km, kc, how, code="sleep(30)"):
+    msg_id = start_cell(kc, code)
     time.sleep(0.3)
     started = time.perf_counter()
     how(km)
@@ -36,6 +36,23 @@ def test_interrupt_request_stops_a_sleeping_cell(kernel):
     km, kc = kernel
     assert km.kernel_spec.interrupt_mode == "message"
     check_interrupt(km, kc, lambda km: km.interrupt_kernel())
+
+
+def test_interrupt_request_stops_a_busy_loop(kernel):
+    km, kc = kernel
+    check_interrupt(km, kc, lambda km: km.interrupt_kernel(), code="var i = 0\nwhile true { i += 1 }")
+
+
+def test_interrupt_request_stops_a_wait_for_input(kernel):
+    km, kc = kernel
+    msg_id = kc.execute('input("never answered")', allow_stdin=True)
+    assert kc.get_stdin_msg(timeout=10)["msg_type"] == "input_request"
+    started = time.perf_counter()
+    km.interrupt_kernel()
+    reply = wait_reply(kc, msg_id, timeout=5)
+    assert reply["content"]["status"] == "error"
+    assert time.perf_counter() - started < 1.0
+    assert kc.execute("1 + 1", reply=True, timeout=10)["content"]["status"] == "ok"
 
 
 def test_sigint_stops_a_sleeping_cell(kernel):
