@@ -9,10 +9,15 @@ public struct ConnectionFile: Decodable, Equatable, Sendable {
     public var transport: String
     /// An IP address for tcp, a path prefix for ipc.
     public var ip: String
+    /// Port of the shell ROUTER (requests and replies).
     public var shellPort: Int
+    /// Port of the IOPub publisher (outputs and status).
     public var iopubPort: Int
+    /// Port of the stdin ROUTER (`input_request`).
     public var stdinPort: Int
+    /// Port of the control ROUTER (interrupt, shutdown), served on its own thread.
     public var controlPort: Int
+    /// Port of the heartbeat REP socket, which echoes every ping.
     public var hbPort: Int
     /// The HMAC key; empty means messages are not signed.
     public var key: String

@@ -10,6 +10,7 @@ import Glibc
 public struct HistoryEntry: Equatable, Sendable {
     /// The execution count the cell ran with.
     public var line: Int
+    /// The cell's source.
     public var input: String
     /// The `text/plain` of the cell's result, if it had one.
     public var output: String?
@@ -19,8 +20,10 @@ public struct HistoryEntry: Equatable, Sendable {
 public final class History {
     /// This session's number; requests for session 0 (or less, counted back) mean this one.
     public let session = 1
+    /// Every stored entry, oldest first.
     public private(set) var entries: [HistoryEntry] = []
 
+    /// An empty history.
     public init() {}
 
     /// Records a cell that ran with `store_history`.

@@ -10,12 +10,17 @@ public let protocolVersion = "5.3"
 public struct Message: Equatable, Sendable {
     /// ZeroMQ routing identities that precede the `<IDS|MSG>` delimiter.
     public var identities: [Data]
+    /// `msg_id`, `session`, `username`, `date`, `msg_type`, `version`.
     public var header: JSON
+    /// The header of the request this message answers or was caused by; `{}` for none.
     public var parentHeader: JSON
     public var metadata: JSON
+    /// The body, whose shape depends on `msg_type`.
     public var content: JSON
+    /// Raw binary frames after the content.
     public var buffers: [Data]
 
+    /// A message from its parts.
     public init(identities: [Data] = [], header: JSON, parentHeader: JSON = [:], metadata: JSON = [:],
                 content: JSON = [:], buffers: [Data] = []) {
         self.identities = identities; self.header = header; self.parentHeader = parentHeader
