@@ -94,7 +94,8 @@ public indirect enum StatementKind: Sendable {
     case assignment(Expression, compoundOperator: String?, Expression)
     case function(FunctionDeclaration)
     case ifElse(Expression, [Statement], [Statement]?)
-    case forIn(String, Expression, [Statement])
+    /// `for x in xs { }`, or `for (i, x) in xs.enumerated() { }`, which unpacks each element (a record's values or a list's items).
+    case forIn([String], Expression, [Statement])
     case whileLoop(Expression, [Statement])
     case returnValue(Expression?)
     case breakLoop
@@ -152,7 +153,9 @@ extension Statement {
             return "(func \(declaration.name) (\(parameters.joined(separator: " "))) \(block(declaration.body)))"
         case .ifElse(let condition, let then, let otherwise):
             return "(if \(condition) \(block(then))\(otherwise.map { " " + block($0) } ?? ""))"
-        case .forIn(let name, let sequence, let body): return "(for \(name) \(sequence) \(block(body)))"
+        case .forIn(let names, let sequence, let body):
+            let pattern = names.count == 1 ? names[0] : "(\(names.joined(separator: " ")))"
+            return "(for \(pattern) \(sequence) \(block(body)))"
         case .whileLoop(let condition, let body): return "(while \(condition) \(block(body)))"
         case .returnValue(let value): return "(return\(value.map { " \($0)" } ?? ""))"
         case .breakLoop: return "(break)"

@@ -6,15 +6,18 @@ import Foundation
 
 /// One parameter of a builtin: `x`, `label: value = default`, or variadic `items...`.
 public struct Parameter {
+    /// The parameter name, which is also its label when passed by name.
     public var name: String
     /// Shown with its label in the signature (`separator: String`); any parameter may still be passed by name.
     public var labeled: Bool
+    /// The value used when the argument is left out; nil makes the parameter required.
     public var defaultValue: Value?
     /// Collects every remaining unlabeled argument into a list.
     public var variadic: Bool
     /// A type hint for the signature, e.g. `Int` or `Any`.
     public var type: String
 
+    /// A parameter; see the properties for the meaning of each argument.
     public init(_ name: String, _ type: String = "Any", labeled: Bool = false, default defaultValue: Value? = nil, variadic: Bool = false) {
         self.name = name; self.type = type; self.labeled = labeled; self.defaultValue = defaultValue; self.variadic = variadic
     }
@@ -29,16 +32,19 @@ public struct Arguments {
     /// The builtin's name, for error messages.
     public var callee: String
 
+    /// Arguments already bound by name (the evaluator builds these; tests and host code may too).
     public init(values: [String: Value], receiver: Value? = nil, callee: String) {
         self.values = values; self.receiver = receiver; self.callee = callee
     }
 
+    /// The argument `name`, or nil (`.null`) when absent.
     public subscript(name: String) -> Value { values[name] ?? .null }
 
     private func mismatch(_ name: String, _ expected: String) -> CellError {
         CellError(.type, "`\(callee)` expects `\(name)` to be \(expected), got \(self[name].typeName) \(renderPlain(self[name], nested: true, limit: 40))")
     }
 
+    /// The argument as an `Int` (a whole Double is accepted); a `TypeError` otherwise.
     public func integer(_ name: String) throws -> Int {
         switch self[name] {
         case .integer(let value): return value
@@ -47,21 +53,25 @@ public struct Arguments {
         }
     }
 
+    /// The argument as a `Double` (an Int is converted); a `TypeError` otherwise.
     public func double(_ name: String) throws -> Double {
         guard let value = self[name].numberValue else { throw mismatch(name, "a number") }
         return value
     }
 
+    /// The argument as a `String`; a `TypeError` otherwise.
     public func string(_ name: String) throws -> String {
         guard case .string(let value) = self[name] else { throw mismatch(name, "a String") }
         return value
     }
 
+    /// The argument as a `Bool`; a `TypeError` otherwise.
     public func bool(_ name: String) throws -> Bool {
         guard case .bool(let value) = self[name] else { throw mismatch(name, "a Bool") }
         return value
     }
 
+    /// The argument as a list; a `TypeError` otherwise.
     public func list(_ name: String) throws -> [Value] {
         guard case .list(let value) = self[name] else { throw mismatch(name, "a List") }
         return value
@@ -82,7 +92,9 @@ public struct Arguments {
 
 /// A function the language can call, with the doc comment that `%help`, inspect and completion show.
 public struct Builtin {
+    /// The name the language calls it by.
     public let name: String
+    /// Parameters in order; arguments bind by label, then by position, then defaults.
     public let parameters: [Parameter]
     /// The doc comment: a one-line summary, a blank line, then details and examples.
     public let documentation: String
@@ -90,8 +102,10 @@ public struct Builtin {
     public let isProperty: Bool
     /// The type of the result, for the signature (`Int`, `List`, `Nil`, ...).
     public let returns: String
+    /// The Swift implementation. Throw `CellError(.value, "...")` (or another kind) for bad input.
     public let body: (Arguments, BuiltinContext) throws -> Value
 
+    /// A builtin named `name`; `documentation` starts with a one-line summary.
     public init(_ name: String, _ parameters: [Parameter] = [], returns: String = "Any", isProperty: Bool = false,
                 documentation: String, body: @escaping (Arguments, BuiltinContext) throws -> Value) {
         self.name = name; self.parameters = parameters; self.returns = returns
@@ -133,6 +147,7 @@ public struct Builtin {
 public final class BuiltinRegistry {
     private(set) var builtins: [String: Builtin] = [:]
 
+    /// An empty registry; `BuiltinRegistry.standard()` has the standard builtins.
     public init() {}
 
     /// Adds or replaces a builtin.
@@ -141,6 +156,7 @@ public final class BuiltinRegistry {
     /// Adds or replaces several builtins.
     public func register(_ builtins: [Builtin]) { builtins.forEach(register) }
 
+    /// The builtin called `name`, if any.
     public func lookup(_ name: String) -> Builtin? { builtins[name] }
 
     /// Every builtin name, sorted.

@@ -50,6 +50,11 @@ extension Interpreter {
     /// Whether `code` is ready to run: complete, incomplete (open brackets, braces, strings,
     /// comments, or a trailing operator) with a suggested indent, or invalid.
     public func isComplete(_ code: String) -> Completeness {
+        // Parsing runs on the big-stack worker: a pathological cell builds (and frees) a deep tree.
+        onWorkerThread { self.completeness(of: code) }
+    }
+
+    private func completeness(of code: String) -> Completeness {
         let lines = code.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
             line.drop { $0 == " " || $0 == "\t" }.hasPrefix("%") ? "" : line
         }

@@ -166,13 +166,15 @@ final class Evaluator {
                 if case .breakLoop = flow { break }
                 if case .returnValue = flow { return (flow, nil) }
             }
-        case .forIn(let name, let sequence, let body):
+        case .forIn(let names, let sequence, let body):
             let collection = try evaluate(sequence, in: scope)
             var result = Flow.normal
             try iterate(collection, at: sequence.position) { element in
                 try tick()
                 let iterationScope = Scope(parent: scope)
-                iterationScope.bindings[name] = Scope.Binding(value: element, isConstant: true)
+                for (name, value) in try unpack(element, into: names, at: statement.position) {
+                    iterationScope.bindings[name] = Scope.Binding(value: value, isConstant: true)
+                }
                 let (flow, _) = try execute(body, in: iterationScope)
                 switch flow {
                 case .breakLoop: return false
@@ -187,6 +189,22 @@ final class Evaluator {
         case .continueLoop: return (.continueLoop, nil)
         }
         return (.normal, nil)
+    }
+
+    /// Pairs loop variables with an element: the element itself for one name, else its parts.
+    private func unpack(_ element: Value, into names: [String], at position: SourcePosition) throws -> [(String, Value)] {
+        guard names.count > 1 else { return names.map { ($0, element) } }
+        let parts: [Value]
+        switch element {
+        case .record(let record): parts = record.values
+        case .list(let items): parts = items
+        default: parts = []
+        }
+        guard parts.count == names.count else {
+            throw CellError(.type, "cannot unpack \(element.typeName) \(renderPlain(element, nested: true, limit: 40)) into \(names.count) loop variables")
+                .located(at: position, source: nil)
+        }
+        return Array(zip(names, parts))
     }
 
     private func condition(_ expression: Expression, in scope: Scope) throws -> Bool {

@@ -3,6 +3,10 @@
 
 import Foundation
 
+/// One notebook session: run cells, complete, inspect, check completeness, interrupt.
+///
+/// Cells run on a worker thread with a large stack; `emit` and `input` are still called on the
+/// thread that called `execute`. One cell runs at a time; `interrupt()` may come from any thread.
 public final class Interpreter {
     /// Where `input("prompt")` gets its line from. Nil means input is not available.
     public var input: InputProvider?
@@ -55,9 +59,17 @@ public final class Interpreter {
 
     /// Every syntax error in `code` (magic lines included), without running it.
     public func syntaxErrors(_ code: String) -> [CellError] {
-        var parser = CellParser(knownMagics: Set(magics.keys))
-        _ = parser.parse(code)
-        return parser.errors
+        let knownMagics = Set(magics.keys)
+        return onWorkerThread {
+            var parser = CellParser(knownMagics: knownMagics)
+            _ = parser.parse(code)
+            return parser.errors
+        }
+    }
+
+    /// Runs `body` on a worker thread with the large execution stack and waits for its result.
+    func onWorkerThread<Result>(_ body: @escaping () -> Result) -> Result {
+        runOnWorkerThread(stackSize: Interpreter.executionStackSize, emit: { _ in }, input: nil) { _, _ in body() }
     }
 
     /// Runs a cell, calling `emit` for each output as it happens, on the calling thread.
@@ -79,13 +91,13 @@ public final class Interpreter {
 
     /// Evaluates one expression without side effects on the history (Jupyter's `user_expressions`).
     public func evaluateExpression(_ code: String) -> Result<MimeBundle, CellError> {
-        let parsed = Parser.parse(code)
-        if let first = parsed.errors.first { return .failure(first.located(at: nil, source: code)) }
-        guard parsed.statements.count == 1, let statement = parsed.statements.first, case .expression(let expression) = statement.kind else {
-            return .failure(CellError(.syntax, "expected a single expression").located(at: nil, source: code))
-        }
         evaluator.interruptFlag.store(false, ordering: .relaxed)
-        return runOnWorkerThread(stackSize: Interpreter.executionStackSize, emit: { _ in }, input: nil) { _, _ in
+        return onWorkerThread {
+            let parsed = Parser.parse(code)
+            if let first = parsed.errors.first { return .failure(first.located(at: nil, source: code)) }
+            guard parsed.statements.count == 1, let statement = parsed.statements.first, case .expression(let expression) = statement.kind else {
+                return .failure(CellError(.syntax, "expected a single expression").located(at: nil, source: code))
+            }
             self.evaluator.beginCell()
             self.evaluator.sink = { _ in }
             do {

@@ -51,7 +51,12 @@ extension Parser {
     private mutating func parseBinary(minimumPrecedence: Int) throws -> Expression {
         var left = try parseUnary()
         var lastNonAssociative: Int?
+        var operators = 0
         while case .symbol(let op) = current.kind, let precedence = BinaryPrecedence.table[op], precedence >= minimumPrecedence {
+            operators += 1
+            if operators > Parser.maximumOperatorChain {
+                throw failure("expression has more than \(Parser.maximumOperatorChain) operators in a row; split it up")
+            }
             if let last = lastNonAssociative, last == precedence {
                 throw failure("`\(op)` cannot follow another operator of the same kind without parentheses")
             }

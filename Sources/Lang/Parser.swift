@@ -4,7 +4,9 @@
 
 /// The statements of a cell and every syntax error found in it (lexer errors included).
 public struct ParseResult: Sendable {
+    /// The statements that parsed; broken ones are left out.
     public var statements: [Statement]
+    /// Every syntax error, in source order.
     public var errors: [CellError]
 }
 
@@ -15,6 +17,8 @@ struct ParseFailure: Error { let error: CellError }
 public struct Parser {
     /// Deeper nesting than this (brackets, blocks, operators) is a syntax error, not a stack overflow.
     public static let maximumNesting = 128
+    /// A longer run of binary operators (`1 + 1 + ...`) is a syntax error: its tree would be this deep.
+    public static let maximumOperatorChain = 5_000
 
     var tokens: [Token]
     var index = 0
@@ -167,11 +171,21 @@ public struct Parser {
                 return Statement(.whileLoop(condition, try parseBlock("to start the `while` body")), at: position)
             case .for:
                 advance()
-                let name = try expectIdentifier("for the loop variable after `for`")
-                guard current.isKeyword(.in) else { throw failure("expected `in` after `for \(name)`, found \(current.displayText)") }
+                var names: [String] = []
+                if current.isSymbol("(") {
+                    advance()
+                    repeat {
+                        if current.isSymbol(",") { advance() }
+                        names.append(try expectIdentifier("in the loop pattern"))
+                    } while current.isSymbol(",")
+                    try expectSymbol(")", "to close the loop pattern")
+                } else {
+                    names = [try expectIdentifier("for the loop variable after `for`")]
+                }
+                guard current.isKeyword(.in) else { throw failure("expected `in` after `for \(names.joined(separator: ", "))`, found \(current.displayText)") }
                 advance()
                 let sequence = try parseHeaderExpression()
-                return Statement(.forIn(name, sequence, try parseBlock("to start the `for` body")), at: position)
+                return Statement(.forIn(names, sequence, try parseBlock("to start the `for` body")), at: position)
             case .return:
                 advance()
                 if current.kind == .newline || current.isSymbol(";") || current.isSymbol("}") || isAtEnd {

@@ -6,23 +6,27 @@ import Foundation
 /// Lists longer than this show their first elements and a count of the rest.
 let displayedElementLimit = 100
 
+/// Collections nested deeper than this print as `[…]`, so rendering a pathological value cannot exhaust the stack.
+let displayedNestingLimit = 64
+
 /// The `text/plain` form of a value. `nested` quotes strings, as inside a list.
-func renderPlain(_ value: Value, nested: Bool = false, limit: Int = 0) -> String {
+func renderPlain(_ value: Value, nested: Bool = false, limit: Int = 0, depth: Int = 0) -> String {
     let text: String
     switch value {
+    case .list where depth >= displayedNestingLimit, .record where depth >= displayedNestingLimit: text = "[…]"
     case .integer(let number): text = String(number)
     case .double(let number): text = formatDouble(number)
     case .string(let string): text = nested ? string.debugDescription : string
     case .bool(let flag): text = flag ? "true" : "false"
     case .null: text = "nil"
     case .list(let items):
-        var parts = items.prefix(displayedElementLimit).map { renderPlain($0, nested: true) }
+        var parts = items.prefix(displayedElementLimit).map { renderPlain($0, nested: true, depth: depth + 1) }
         if items.count > displayedElementLimit { parts.append("... \(items.count - displayedElementLimit) more") }
         text = "[" + parts.joined(separator: ", ") + "]"
     case .record(let record):
         if record.count == 0 { text = "[:]"; break }
         let parts = record.keys.prefix(displayedElementLimit).map { key in
-            "\(key.debugDescription): \(renderPlain(record[key] ?? .null, nested: true))"
+            "\(key.debugDescription): \(renderPlain(record[key] ?? .null, nested: true, depth: depth + 1))"
         }
         text = "[" + parts.joined(separator: ", ") + "]"
     case .range(let lower, let upper, let closed): text = "\(lower)\(closed ? "..." : "..<")\(upper)"
@@ -73,9 +77,12 @@ public func escapeHTML(_ text: String) -> String {
 
 /// A table of rows (records); columns are the union of the rows' keys in first-seen order.
 public final class TableValue: HostObject {
+    /// The rows, in order.
     public let rows: [Record]
+    /// Column names: the union of the rows' keys, in first-seen order.
     public let columns: [String]
 
+    /// A table of `rows`.
     public init(rows: [Record]) {
         self.rows = rows
         var seen = Set<String>()
@@ -149,7 +156,9 @@ public final class TableValue: HostObject {
 
 /// Raw HTML from `html("...")`; shows as HTML in a notebook and as the source text elsewhere.
 public final class HTMLValue: HostObject {
+    /// The HTML source, shown unescaped.
     public let html: String
+    /// A value that renders as `html`.
     public init(html: String) { self.html = html }
     public var typeName: String { "HTML" }
     public func render() -> MimeBundle { MimeBundle(plain: html, extra: ["text/html": html]) }

@@ -45,9 +45,11 @@ public enum Value {
 
 /// A record: string keys in insertion order, each with a value (`["name": "svamp", "size": 700]`).
 public struct Record: Equatable {
+    /// The keys in insertion order.
     public private(set) var keys: [String] = []
     private var storage: [String: Value] = [:]
 
+    /// An empty record.
     public init() {}
 
     /// Builds a record from ordered pairs; a repeated key keeps its last value at its first place.
@@ -55,6 +57,7 @@ public struct Record: Equatable {
         for (key, value) in pairs { self[key] = value }
     }
 
+    /// The value for `key`; setting nil removes the key.
     public subscript(key: String) -> Value? {
         get { storage[key] }
         set {
@@ -66,7 +69,9 @@ public struct Record: Equatable {
         }
     }
 
+    /// The values in key order.
     public var values: [Value] { keys.compactMap { storage[$0] } }
+    /// The number of keys.
     public var count: Int { keys.count }
 }
 
@@ -136,6 +141,11 @@ extension HostObject {
     public var elements: [Value]? { nil }
     public func render() -> MimeBundle { MimeBundle(plain: "<\(typeName)>") }
     public func documentation(ofMember name: String) -> String? { nil }
+}
+
+extension Value: CustomStringConvertible {
+    /// The value as it prints inside a list (strings quoted).
+    public var description: String { renderPlain(self, nested: true) }
 }
 
 // MARK: - Equality and ordering

@@ -60,6 +60,12 @@ final class EvalTests: XCTestCase {
         XCTAssertEqual(evaluate("var ks = []\nfor k in [\"b\": 1, \"a\": 2] { ks = ks + [k] }\nks"), "[\"b\", \"a\"]")
     }
 
+    func testForUnpacksEnumeratedAndPairs() {
+        XCTAssertEqual(evaluate("var out = []\nfor (i, x) in [\"a\", \"b\"].enumerated() { out = out + [\"\\(i)\\(x)\"] }\nout"), "[\"0a\", \"1b\"]")
+        XCTAssertEqual(evaluate("var t = 0\nfor (a, b) in [[1, 2], [3, 4]] { t += a * b }\nt"), "14")
+        XCTAssertEqual(failure("for (a, b) in [1] { }")?.message, "cannot unpack Int 1 into 2 loop variables")
+    }
+
     func testBlocksScopeTheirBindings() {
         XCTAssertEqual(failure("if true { let inner = 1 }\ninner")?.kind, "NameError")
     }
@@ -209,6 +215,11 @@ final class EvalTests: XCTestCase {
         XCTAssertEqual(error?.kind, "RecursionError")
         XCTAssertEqual(error?.message, "`down` recursed more than 1000 calls deep")
         XCTAssertEqual(evaluate("func deep(n) { if n == 0 { return 0 }; return 1 + deep(n - 1) }\ndeep(900)"), "900")
+    }
+
+    func testDeepRecursionThroughBuiltinsStaysOnTheBigStack() {
+        XCTAssertEqual(evaluate("func f(n) { if n == 0 { return 0 }; return [n].map { f($0 - 1) }[0] + 1 }\nf(450)"), "450")  // Two user calls per level.
+        XCTAssertEqual(failure("func g(n) { return [n].map { g($0) } }\ng(1)")?.kind, "RecursionError")
     }
 
     func testControlFlowOutsideItsPlace() {

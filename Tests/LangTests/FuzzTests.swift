@@ -47,6 +47,11 @@ final class FuzzTests: XCTestCase {
         "%seed 7\n%who\nlet e = []\ne.first ?? -1",
     ]
 
+    static let hostileValues = [
+        "0", "-1", "9223372036854775807", "3037000500", "1e308", "-0.0", "\"\"", "\"😀é\"", "nil", "[]", "[:]",
+        "[[\"a\": 1]]", "(0..<1000000)", "true", "xs", "f", "print", "{ $0 }", "range(5)",
+    ]
+
     static let vocabulary = [
         "let", "var", "func", "return", "if", "else", "for", "in", "while", "break", "continue", "true", "false", "nil",
         "x", "xs", "f", "print", "map", "filter", "count", "$0", "$1", "0", "1", "2.5", "\"s\"", "\"\\(x)\"",
@@ -85,11 +90,19 @@ enum ProgramGenerator {
             } else {
                 guard !tokens.isEmpty else { break }
                 let at = random.below(tokens.count)
-                switch random.below(4) {
+                switch random.below(6) {
                 case 0: tokens.remove(at: at)
                 case 1: tokens.insert(tokens[at], at: at)
                 case 2: tokens.swapAt(at, random.below(tokens.count))
-                default: tokens.insert(" " + random.pick(FuzzTests.vocabulary) + " ", at: at)
+                case 3: tokens.insert(" " + random.pick(FuzzTests.vocabulary) + " ", at: at)
+                default:
+                    // Keep the program well-formed but feed it hostile values, to reach the evaluator.
+                    let operands = tokens.indices.filter { index in
+                        let piece = tokens[index].trimmingCharacters(in: .whitespacesAndNewlines)
+                        return piece.first.map { $0.isNumber || $0.isLetter || $0 == "\"" } ?? false
+                    }
+                    guard !operands.isEmpty else { break }
+                    tokens[random.pick(operands)] = " " + random.pick(FuzzTests.hostileValues) + " "
                 }
             }
         }

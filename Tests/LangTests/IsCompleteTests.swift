@@ -1,5 +1,6 @@
 // Is-complete: complete statements, incomplete brackets/braces/strings/operators with an indent,
 // and invalid code.
+import Foundation
 import Lang
 import XCTest
 
@@ -25,6 +26,21 @@ final class IsCompleteTests: XCTestCase {
         XCTAssertEqual(interpreter.isComplete("/* still"), .incomplete(indent: ""))
         XCTAssertEqual(interpreter.isComplete("let x = 1 +"), .incomplete(indent: ""))
         XCTAssertEqual(interpreter.isComplete("let x ="), .incomplete(indent: ""))
+    }
+
+    func testHugeOperatorChainIsSafeOnASmallStack() {
+        let chain = Array(repeating: "1", count: 200_000).joined(separator: "+")
+        var answer: Completeness?
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { [interpreter] in
+            answer = interpreter.isComplete(chain)
+            done.signal()
+        }
+        thread.stackSize = 256 << 10
+        thread.start()
+        done.wait()
+        XCTAssertEqual(answer, .invalid)
+        XCTAssertEqual(Interpreter().error(chain)?.message, "expression has more than 5000 operators in a row; split it up")
     }
 
     func testInvalid() {

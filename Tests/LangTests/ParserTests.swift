@@ -39,6 +39,7 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(parsed("func f(x, y: Int = 2) -> Int { return x * y }"), "(func f (x y=2) { (return (* x y))})")
         XCTAssertEqual(parsed("func g(_ x: [String: Int]?) { }"), "(func g (x) {})")
         XCTAssertEqual(parsed("for x in xs { print(x) }"), "(for x xs { (call print x)})")
+        XCTAssertEqual(parsed("for (i, x) in xs.enumerated() { }"), "(for (i x) (call (. xs enumerated)) {})")
         XCTAssertEqual(parsed("while i < 3 { i += 1; continue; break }"), "(while (< i 3) { (+= i 1) (continue) (break)})")
     }
 
@@ -106,6 +107,15 @@ final class ParserTests: XCTestCase {
         XCTAssertFalse(Parser.parse(blocks).errors.isEmpty)
         let unary = String(repeating: "-", count: 10_000) + "1"
         XCTAssertFalse(Parser.parse(unary).errors.isEmpty)
+    }
+
+    func testLongFlatChainsAreNotNesting() {
+        let sum = Array(repeating: "1", count: 1_000).joined(separator: " + ")
+        XCTAssertEqual(evaluate(sum), "1000")
+        let chain = "[1]" + String(repeating: ".map { $0 + 1 }", count: 100) + ".first"
+        XCTAssertEqual(evaluate(chain), "101")
+        let statements = Array(repeating: "x += 1", count: 2_000).joined(separator: "\n")
+        XCTAssertEqual(evaluate("var x = 0\n" + statements + "\nx"), "2000")
     }
 
     func testInterpolationErrorsPointIntoTheString() {
