@@ -46,6 +46,9 @@ extension Kernel {
             ])
         case .error(let error):
             if !publishedError && !silent { publish(.error(error), count: count, parent: request) }
+            // Taken before the reply goes out, so that no request sent after the client saw it
+            // can be aborted; they are answered once this request is idle (see `handle`).
+            if stopOnError && !silent { queuedForAbort = transport.takeQueuedShellRequests() }
             var reply = Kernel.errorContent(name: error.kind, value: error.message, traceback: error.traceback)
             if case .object(var members) = reply {
                 members["execution_count"] = .int(count)
@@ -54,7 +57,6 @@ extension Kernel {
                 reply = .object(members)
             }
             self.reply(to: request, on: .shell, content: reply)
-            if stopOnError && !silent { abortQueuedExecutes() }
         }
         return .proceed
     }
@@ -99,10 +101,12 @@ extension Kernel {
         })
     }
 
-    /// Replies `aborted` to the execute requests already queued (after a failed cell with
-    /// `stop_on_error`), as ipykernel does; other queued requests are answered normally.
-    private func abortQueuedExecutes() {
-        for frames in transport.takeQueuedShellRequests() {
+    /// Replies `aborted` to the execute requests that were queued when a cell failed with
+    /// `stop_on_error`, as ipykernel does; other queued requests are answered normally.
+    func abortQueuedExecutes() {
+        let queued = queuedForAbort
+        queuedForAbort = []
+        for frames in queued {
             guard let message = try? Wire.decode(frames, signer: signer), message.type == "execute_request" else {
                 handle(frames, on: .shell)
                 continue

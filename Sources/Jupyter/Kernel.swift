@@ -80,6 +80,8 @@ public final class Kernel {
     let interpreter: KernelInterpreter
     let transport: KernelTransport
     let signer: Signer
+    /// Shell requests taken off the socket when a cell failed with `stop_on_error`.
+    var queuedForAbort: [[Data]] = []
     private let interruptLock = NSLock()
     private var interruptRequested = false
 
@@ -105,7 +107,7 @@ public final class Kernel {
             return .proceed
         }
         let table = channel == .control ? Kernel.controlHandlers : Kernel.shellHandlers
-        return answer(message, on: channel) { kernel in
+        let action = answer(message, on: channel) { kernel in
             guard let handler = table[message.type] else {
                 kernel.replyError(to: message, on: channel, name: "UnknownMessageType",
                                   value: "\(message.type) is not handled on \(channel.rawValue)")
@@ -113,6 +115,8 @@ public final class Kernel {
             }
             return handler(kernel)(message, channel)
         }
+        if channel == .shell && !queuedForAbort.isEmpty { abortQueuedExecutes() }
+        return action
     }
 
     /// Stops the running cell (and any wait for input). Safe from any thread or signal source.

@@ -84,6 +84,10 @@ final class KernelTests: XCTestCase {
         let errors = try h.messages(on: .iopub).filter { $0.type == "error" }
         XCTAssertEqual(errors.count, 1)
         XCTAssertEqual(errors.first?.content["traceback"]?.array?.isEmpty, false)
+        // The failed request is idle before the aborted one is busy.
+        let states = try h.messages(on: .iopub).filter { $0.type == "status" }
+            .map { "\($0.content["execution_state"]?.string ?? "") \($0.parentHeader["msg_id"]?.string == queued[0].id ? "B" : "A")" }
+        XCTAssertEqual(Array(states.prefix(4)), ["busy A", "idle A", "busy B", "idle B"])
     }
 
     func testStopOnErrorFalseRunsQueuedRequests() throws {

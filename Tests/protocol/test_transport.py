@@ -41,3 +41,17 @@ def test_restart_gives_a_fresh_session(kernel):
     reply = kc.execute("kept", reply=True, timeout=10)
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "NameError"
     assert reply["content"]["execution_count"] == 1
+
+
+def test_stop_on_error_aborts_what_was_queued(kernel):
+    km, kc = kernel
+    failing = kc.execute("sleep(0.5)\nno_such_name", stop_on_error=True)
+    queued = kc.execute("1 + 1")
+    replies = {}
+    while len(replies) < 2:
+        reply = kc.get_shell_msg(timeout=10)
+        replies[reply["parent_header"]["msg_id"]] = reply["content"]
+    assert replies[failing]["status"] == "error"
+    assert replies[queued]["status"] == "aborted"
+    # Sent after the error reply: runs.
+    assert kc.execute("1 + 1", reply=True, timeout=10)["content"]["status"] == "ok"
