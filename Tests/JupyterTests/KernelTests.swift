@@ -3,6 +3,7 @@
 
 import Foundation
 import Jupyter
+import Lang
 import XCTest
 
 final class KernelTests: XCTestCase {
@@ -202,5 +203,17 @@ final class KernelTests: XCTestCase {
         h.send("kernel_info_request")
         XCTAssertEqual(try h.messages(on: .shell).first?.type, "kernel_info_reply")
         XCTAssertEqual(h.transport.sent.first?.frames[2], Data())
+    }
+
+    func testLangInterpreterConforms() throws {
+        let signer = try Signer(key: Harness.key)
+        let transport = MockTransport()
+        let kernel = Kernel(interpreter: Interpreter(), transport: transport, signer: signer)
+        let message = Message(identities: [Data("c".utf8)], header: Message.header(type: "execute_request", session: "c"),
+                              content: ["code": "let a = 40\na + 2"])
+        kernel.handle(Wire.encode(message, signer: signer), on: .shell)
+        let sent = try transport.sent.map { try Wire.decode($0.frames, signer: signer) }
+        XCTAssertEqual(sent.first { $0.type == "execute_result" }?.content["data"]?["text/plain"], "42")
+        XCTAssertEqual(sent.first { $0.type == "execute_reply" }?.content["status"], "ok")
     }
 }
