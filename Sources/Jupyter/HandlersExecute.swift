@@ -49,14 +49,9 @@ extension Kernel {
             // Taken before the reply goes out, so that no request sent after the client saw it
             // can be aborted; they are answered once this request is idle (see `handle`).
             if stopOnError && !silent { queuedForAbort = transport.takeQueuedShellRequests() }
-            var reply = Kernel.errorContent(name: error.kind, value: error.message, traceback: error.traceback)
-            if case .object(var members) = reply {
-                members["execution_count"] = .int(count)
-                members["payload"] = .array(payload)
-                members["user_expressions"] = [:]
-                reply = .object(members)
-            }
-            self.reply(to: request, on: .shell, content: reply)
+            reply(to: request, on: .shell, content: Kernel.errorContent(
+                name: error.kind, value: error.message, traceback: error.traceback,
+                extra: ["execution_count": .int(count), "payload": .array(payload), "user_expressions": [:]]))
         }
         return .proceed
     }

@@ -164,9 +164,14 @@ public final class Kernel {
         transport.send(Wire.encode(message, signer: signer), on: .iopub)
     }
 
-    static func errorContent(name: String, value: String, traceback: [String]) -> JSON {
-        ["status": "error", "ename": .string(name), "evalue": .string(value),
-         "traceback": .array(traceback.map(JSON.string))]
+    /// An error reply's content, plus `extra` members (an execute_reply's count and payload).
+    static func errorContent(name: String, value: String, traceback: [String], extra: [String: JSON] = [:]) -> JSON {
+        var content = extra
+        content["status"] = "error"
+        content["ename"] = .string(name)
+        content["evalue"] = .string(value)
+        content["traceback"] = .array(traceback.map(JSON.string))
+        return .object(content)
     }
 
     func log(_ text: String) {
