@@ -1,5 +1,9 @@
 // The channel loops over real sockets: shell on the calling thread, control and heartbeat on
 // threads of their own (so interrupt and shutdown work while a cell runs), SIGINT as interrupt.
+// IOPub is an XPUB socket only so that the kernel sees subscriptions arrive: a frontend's first
+// kernel_info then waits for its subscriber instead of publishing busy/idle into the void
+// (ZeroMQ's slow joiner), which would cost the frontend another round. No iopub_welcome is sent:
+// that belongs to protocol 5.5, and this kernel claims 5.3.
 
 import CZeroMQ
 import Foundation
@@ -12,6 +16,8 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
     private let stopLock = NSLock()
     private var stopping = false
     private var signalSource: DispatchSourceSignal?
+    private var subscribed = false  // guarded by iopubLock
+    private var waitedForSubscriber = false  // guarded by iopubLock
 
     /// Creates the sockets and binds them to the connection file's endpoints.
     public init(connection: ConnectionFile) throws {
@@ -20,7 +26,7 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
         shell = try ZMQSocket(context: context, type: ZMQ_ROUTER)
         control = try ZMQSocket(context: context, type: ZMQ_ROUTER)
         stdin = try ZMQSocket(context: context, type: ZMQ_ROUTER)
-        iopub = try ZMQSocket(context: context, type: ZMQ_PUB)
+        iopub = try ZMQSocket(context: context, type: ZMQ_XPUB)
         heartbeat = try ZMQSocket(context: context, type: ZMQ_REP)
         try shell.bind(connection.endpoint(connection.shellPort))
         try control.bind(connection.endpoint(connection.controlPort))
@@ -45,6 +51,7 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
 
         while !isStopping {
             guard shell.poll(milliseconds: 100), let frames = shell.receive(flags: ZMQ_DONTWAIT) else { continue }
+            waitForSubscriber()
             kernel.handle(frames, on: .shell)
         }
         shell.close()
@@ -62,6 +69,7 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
     private func serveControl(_ kernel: Kernel) {
         while !isStopping {
             guard control.poll(milliseconds: 100), let frames = control.receive(flags: ZMQ_DONTWAIT) else { continue }
+            waitForSubscriber()
             if case .shutdown = kernel.handle(frames, on: .control) {
                 stopLock.lock(); stopping = true; stopLock.unlock()
                 // A cell that ignores interrupts must not keep the kernel alive.
@@ -73,6 +81,29 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
             }
         }
         control.close()
+    }
+
+    /// Before the first request is handled, waits up to half a second for an IOPub subscriber, so
+    /// that the status messages around it reach the frontend that sent it. Later requests never wait.
+    private func waitForSubscriber() {
+        let deadline = Date().addingTimeInterval(0.5)
+        while true {
+            iopubLock.lock()
+            readSubscriptions()
+            let done = subscribed || waitedForSubscriber || Date() > deadline
+            if done { waitedForSubscriber = true }
+            iopubLock.unlock()
+            if done { return }
+            usleep(1000)
+        }
+    }
+
+    /// Reads the subscription frames XPUB hands up (first byte 1: subscribe). Call under iopubLock.
+    private func readSubscriptions() {
+        guard iopub.handle != nil else { return }
+        while let frames = iopub.receive(flags: ZMQ_DONTWAIT) {
+            if frames.first?.first == 1 { subscribed = true }
+        }
     }
 
     /// Exits when the process that started the kernel dies (as ipykernel's parent poller does),
@@ -98,6 +129,7 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
         case .stdin: stdin.send(frames)
         case .iopub:
             iopubLock.lock(); defer { iopubLock.unlock() }
+            readSubscriptions()
             if iopub.handle != nil { iopub.send(frames) }
         }
     }
