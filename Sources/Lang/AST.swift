@@ -2,7 +2,9 @@
 // its first token, so runtime errors can point at the code that raised them.
 // `description` prints a node as an S-expression, which keeps parser tests short and exact.
 
-/// An expression node and where it starts.
+/// An expression node and where it is: its first token, except that an operator expression is
+/// placed at its operator, a member access at the member's name and a subscript at its `[`, which is
+/// where a caret under an error helps most.
 public struct Expression: Sendable, CustomStringConvertible {
     public var kind: ExpressionKind
     public var position: SourcePosition

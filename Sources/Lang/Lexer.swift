@@ -248,8 +248,8 @@ public struct Lexer {
     }
 
     private mutating func lexSymbol(start: SourcePosition) {
-        for symbol in symbolTable where matches(symbol) {
-            for _ in symbol.unicodeScalars { advance() }
+        for (symbol, scalars) in symbolScalars where matches(scalars) {
+            for _ in scalars { advance() }
             trackBrackets(symbol)
             add(.symbol(symbol), from: start)
             return
@@ -259,9 +259,9 @@ public struct Lexer {
         advance()
     }
 
-    private func matches(_ symbol: String) -> Bool {
+    private func matches(_ symbol: [Unicode.Scalar]) -> Bool {
         var offset = 0
-        for scalar in symbol.unicodeScalars {
+        for scalar in symbol {
             guard peek(offset) == scalar else { return false }
             offset += 1
         }
@@ -278,6 +278,9 @@ public struct Lexer {
         }
     }
 }
+
+/// The symbol table as scalars, so matching does not walk strings.
+private let symbolScalars: [(String, [Unicode.Scalar])] = symbolTable.map { ($0, Array($0.unicodeScalars)) }
 
 func isASCIIDigit(_ scalar: Unicode.Scalar) -> Bool { scalar >= "0" && scalar <= "9" }
 

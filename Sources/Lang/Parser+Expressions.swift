@@ -107,8 +107,9 @@ extension Parser {
             } else if current.isSymbol(".") || (current.kind == .newline && nextNonNewlineIsDot()) {
                 skipNewlines()
                 advance()
+                let namePosition = current.start  // Errors about a member point at its name.
                 let name = try expectIdentifier("after `.`")
-                expression = Expression(.member(expression, name), at: expression.position)
+                expression = Expression(.member(expression, name), at: namePosition)
             } else if current.isSymbol("{") && allowsTrailingClosure {
                 let closure = try parseClosure()
                 let argument = CallArgument(label: nil, value: closure)

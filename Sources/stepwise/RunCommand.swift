@@ -1,12 +1,13 @@
-// `stepwise run FILE.sw`: runs a script through the interpreter as one cell. Results and prints go
-// to stdout, errors (with the caret under the column) to stderr; an error exits non-zero.
+// `stepwise run FILE.sw`: runs a script through the interpreter as one cell; `stepwise run
+// NOTEBOOK.ipynb` runs a notebook's code cells in order, headless. Results and prints go to
+// stdout, errors (with the caret under the column) to stderr; an error exits non-zero.
 import ArgumentParser
 import Foundation
 import Lang
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a Stepwise script.")
-    @Argument(help: "The script to run (.sw).") var file: String
+    @Argument(help: "The script (.sw) or notebook (.ipynb) to run.") var file: String
     @Option(help: "Sets the seed before the script runs, like `%seed n`.") var seed: UInt64?
 
     func run() throws {
@@ -19,8 +20,24 @@ struct RunCommand: ParsableCommand {
             ConsoleOutput.write(prompt, to: .stdout)
             return readLine()
         }
-        let status = interpreter.execute(source, emit: ConsoleOutput.show)
-        if case .error = status { throw ExitCode(1) }
+        let cells = file.hasSuffix(".ipynb") ? try notebookCells(source) : [source]
+        for cell in cells {
+            let status = interpreter.execute(cell, emit: ConsoleOutput.show)
+            if case .error = status { throw ExitCode(1) }
+        }
+    }
+
+    /// The sources of a notebook's code cells, in order (nbformat 4: `source` is a string or a list of lines).
+    private func notebookCells(_ json: String) throws -> [String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)),
+              let notebook = object as? [String: Any], let cells = notebook["cells"] as? [[String: Any]] else {
+            throw ValidationError("\(file) is not a Jupyter notebook (expected JSON with a `cells` list)")
+        }
+        return cells.compactMap { cell -> String? in
+            guard cell["cell_type"] as? String == "code" else { return nil }
+            if let lines = cell["source"] as? [String] { return lines.joined() }
+            return cell["source"] as? String
+        }
     }
 }
 

@@ -149,6 +149,7 @@ final class EvalTests: XCTestCase {
         let error = failure("let r = [\"total\": 1]\nr.totl")
         XCTAssertEqual(error?.kind, "KeyError")
         XCTAssertEqual(error?.message, "the record has no key `totl` (its keys: total); did you mean `total`?")
+        XCTAssertEqual(error?.column, 3)  // The caret goes under the member name.
     }
 
     func testRanges() {
