@@ -62,6 +62,7 @@ lab: kernelspec
 
 bench: build venv
 	@echo "see bench/README.md for each benchmark and its peer"
+	$(PY) bench/kernel_latency.py --stepwise $(abspath $(STEPWISE))
 
 clean:
 	rm -rf .build

@@ -1,1 +1,0 @@
-// The Jupyter layer: wire protocol, sockets, channel loops, kernelspec.

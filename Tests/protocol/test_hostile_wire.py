@@ -1,0 +1,79 @@
+"""A hostile wire: random frames, forged and missing signatures, truncated JSON and huge
+messages on raw ZeroMQ sockets. The kernel must drop or answer them and stay responsive."""
+import hashlib
+import hmac
+import json
+import os
+import random
+import uuid
+
+import zmq
+
+
+def signed(key, header, parent=b"{}", metadata=b"{}", content=b"{}"):
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for part in (header, parent, metadata, content):
+        mac.update(part)
+    return [b"<IDS|MSG>", mac.hexdigest().encode(), header, parent, metadata, content]
+
+
+def header(msg_type):
+    return json.dumps({"msg_id": str(uuid.uuid4()), "msg_type": msg_type, "session": "hostile",
+                       "username": "x", "date": "2026-01-01T00:00:00Z", "version": "5.3"}).encode()
+
+
+def test_kernel_survives_a_hostile_wire(kernel):
+    km, kc = kernel
+    info = km.get_connection_info(session=False)
+    key = info["key"] if isinstance(info["key"], bytes) else info["key"].encode()
+    assert key, "the test needs a signing key"
+    ctx = zmq.Context()
+    rng = random.Random(1234)
+    try:
+        for port in ("shell_port", "control_port", "stdin_port"):
+            sock = ctx.socket(zmq.DEALER)
+            sock.linger = 0
+            sock.connect(f"tcp://{info['ip']}:{info[port]}")
+            for _ in range(200):
+                frames = [rng.randbytes(rng.randint(0, 300)) for _ in range(rng.randint(1, 9))]
+                if rng.random() < 0.5:
+                    frames.insert(rng.randint(0, len(frames)), b"<IDS|MSG>")
+                sock.send_multipart(frames)
+            good = header("kernel_info_request")
+            sock.send_multipart([b"<IDS|MSG>"])                                         # nothing after
+            sock.send_multipart([b"<IDS|MSG>", b"0" * 64, good, b"{}", b"{}", b"{}"])   # forged
+            sock.send_multipart([b"<IDS|MSG>", b"", good, b"{}", b"{}", b"{}"])         # unsigned
+            sock.send_multipart([b"<IDS|MSG>", b"abc", good, b"{}", b"{}", b"{}"])      # short
+            sock.send_multipart(signed(key, good[:-7]))                                 # truncated header
+            sock.send_multipart(signed(key, b'{"msg_id": 1, "msg_type": []}'))          # wrong types
+            sock.send_multipart([b"<IDS|MSG>", b"f" * 64, good, b"{}", b"{}", os.urandom(48 << 20)])  # huge
+            sock.close()
+
+        # A signed message whose content is truncated JSON gets an error reply.
+        shell = ctx.socket(zmq.DEALER)
+        shell.linger = 0
+        shell.connect(f"tcp://{info['ip']}:{info['shell_port']}")
+        shell.send_multipart(signed(key, header("execute_request"), content=b'{"code": "1 +'))
+        assert shell.poll(10000), "no reply to a signed message with malformed content"
+        reply = shell.recv_multipart()
+        content = json.loads(reply[reply.index(b"<IDS|MSG>") + 5])
+        assert content["status"] == "error"
+        # A huge but valid request is answered too.
+        big = json.dumps({"code": "1 + 1" + " " * (8 << 20), "silent": True}).encode()
+        shell.send_multipart(signed(key, header("is_complete_request"), content=big))
+        assert shell.poll(20000), "no reply to a huge valid request"
+        shell.close()
+
+        beat = ctx.socket(zmq.REQ)
+        beat.linger = 0
+        beat.connect(f"tcp://{info['ip']}:{info['hb_port']}")
+        beat.send(b"ping")
+        assert beat.poll(5000) and beat.recv() == b"ping"
+        beat.close()
+    finally:
+        ctx.destroy(linger=0)
+
+    assert km.is_alive()
+    reply = kc.kernel_info(reply=True, timeout=10)
+    assert reply["content"]["status"] == "ok"
+    assert reply["content"]["implementation"] == "stepwise"

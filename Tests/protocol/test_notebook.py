@@ -1,0 +1,45 @@
+"""nbclient runs notebooks/quickstart.ipynb end to end on the Stepwise kernel."""
+import pathlib
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def outputs_of(nb, source_start):
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.startswith(source_start):
+            return cell.outputs
+    raise AssertionError(f"no cell starts with {source_start!r}")
+
+
+def text_of(outputs, output_type="stream", name="stdout"):
+    return "".join(o.get("text", "") for o in outputs if o.output_type == output_type and o.get("name") == name)
+
+
+def test_quickstart_runs_end_to_end(stepwise_bin):
+    nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
+    client = NotebookClient(nb, kernel_name="stepwise", timeout=120,
+                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
+    client.execute()
+
+    assert "Hello from Stepwise" in text_of(outputs_of(nb, 'print("Hello'))
+    result = outputs_of(nb, "let xs")[0]
+    assert result.output_type == "execute_result" and result.data["text/plain"] == "[1, 4, 9, 16]"
+    assert outputs_of(nb, "func accuracy")[0].data["text/plain"] == "0.66"
+    assert "<table>" in outputs_of(nb, "table(")[0].data["text/html"]
+    assert outputs_of(nb, "display(html")[0].data["text/html"].startswith("<b>Rationales</b>")
+    # The live display ends showing its last update.
+    progress = outputs_of(nb, 'display("step 0')
+    assert [o.data["text/plain"] for o in progress if o.output_type == "display_data"] == ["step 3 of 3"]
+    assert "stderr" in text_of(outputs_of(nb, "eprint"), name="stderr")
+    assert "Wall time" in text_of(outputs_of(nb, "%time"))
+    assert "squares" in text_of(outputs_of(nb, "%who"))
+    error = outputs_of(nb, "let rate")[0]
+    assert error.output_type == "error" and error.ename == "NameError"
+    assert any("line 2" in line for line in error.traceback)
+    assert "rate = 0.5" in text_of(outputs_of(nb, 'print("still running'))
+    # Counts run 1, 2, 3... over the code cells.
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1))
