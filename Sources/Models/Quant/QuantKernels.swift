@@ -5,12 +5,37 @@ import Foundation
 
 /// Row-times-vector kernels: `(encoded row, x, n) -> Σ w[i] * x[i]`, `n` a whole number of blocks.
 public enum QuantDot {
+    // Lane conversions are written as lane loops on purpose: the standard library's generic
+    // `SIMD16<Float>(_:)` and `init(truncatingIfNeeded:)` stay out-of-line calls, while these
+    // loops compile to vpmovzxbd/vpmovsxbd + vcvtdq2ps.
     @inline(__always) static func floats(_ v: SIMD16<UInt8>) -> SIMD16<Float> {
-        SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: v))
+        var r = SIMD16<Float>()
+        for i in 0..<16 { r[i] = Float(v[i]) }
+        return r
     }
 
     @inline(__always) static func floats(_ v: SIMD16<Int8>) -> SIMD16<Float> {
-        SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: v))
+        var r = SIMD16<Float>()
+        for i in 0..<16 { r[i] = Float(v[i]) }
+        return r
+    }
+
+    @inline(__always) static func floats(_ v: SIMD16<UInt32>) -> SIMD16<Float> {
+        var r = SIMD16<Float>()
+        for i in 0..<16 { r[i] = Float(v[i]) }
+        return r
+    }
+
+    @inline(__always) static func widen(_ v: SIMD16<UInt8>) -> SIMD16<UInt32> {
+        var r = SIMD16<UInt32>()
+        for i in 0..<16 { r[i] = UInt32(v[i]) }
+        return r
+    }
+
+    @inline(__always) static func widen(_ v: SIMD16<UInt16>) -> SIMD16<UInt32> {
+        var r = SIMD16<UInt32>()
+        for i in 0..<16 { r[i] = UInt32(v[i]) }
+        return r
     }
 
     @inline(__always) static func bytes16(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD16<UInt8> {
@@ -46,7 +71,9 @@ public enum QuantDot {
         #if !(os(macOS) && arch(x86_64))
         while i + 16 <= n {
             let bits = w.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self)
-            let values = SIMD16<Float>(unsafeBitCast(bits, to: SIMD16<Float16>.self))
+            let halves = unsafeBitCast(bits, to: SIMD16<Float16>.self)
+            var values = SIMD16<Float>()
+            for lane in 0..<16 { values[lane] = Float(halves[lane]) }
             acc = acc.addingProduct(values, x16(x, i))
             i += 16
         }
@@ -58,7 +85,7 @@ public enum QuantDot {
         var acc = SIMD16<Float>()
         var i = 0
         while i + 16 <= n {
-            let bits = SIMD16<UInt32>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self))
+            let bits = widen(w.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self))
             acc = acc.addingProduct(unsafeBitCast(bits &<< 16, to: SIMD16<Float>.self), x16(x, i))
             i += 16
         }
@@ -101,9 +128,7 @@ public enum QuantDot {
         let h0 = ((high &>> laneShifts) & 1) &<< 4
         let h1 = ((high &>> (laneShifts &+ 16)) & 1) &<< 4
         let q = bytes16(block, qs)
-        let lo = SIMD16<UInt32>(truncatingIfNeeded: q & 0xF) | h0
-        let hi = SIMD16<UInt32>(truncatingIfNeeded: q &>> 4) | h1
-        return (SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: lo)), SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: hi)))
+        return (floats(widen(q & 0xF) | h0), floats(widen(q &>> 4) | h1))
     }
 
     public static func dotQ5_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {

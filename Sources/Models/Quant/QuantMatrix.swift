@@ -24,10 +24,11 @@ public struct QuantizedMatrix: @unchecked Sendable {
         self.columns = columns
         self.data = data
         self.owner = owner
+        self.rowBytes = type.traits.rowBytes(columns)
     }
 
     /// Bytes per encoded row.
-    public var rowBytes: Int { type.traits.rowBytes(columns) }
+    public let rowBytes: Int
 
     /// The encoded bytes of row `r`.
     @inline(__always) public func row(_ r: Int) -> UnsafeRawPointer { data + r * rowBytes }
