@@ -21,6 +21,11 @@ public enum PreTokenizerKind: String, Sendable {
         default: throw TokenizerError.unsupportedPreTokenizer(ggufName)
         }
     }
+
+    /// The pieces BPE would merge within, e.g. `"it's 42"` → `["it", "'s", " ", "4", "2"]` for smollm.
+    public func split(_ text: String) -> [String] {
+        PreTokenizer(kind: self).split(Substring(text)).map(String.init)
+    }
 }
 
 /// GPT-2's reversible map from bytes to printable Unicode scalars (`bytes_to_unicode`).

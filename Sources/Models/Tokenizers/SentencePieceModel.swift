@@ -10,6 +10,12 @@ public struct SentencePieceModel: Sendable {
         public var text: String
         public var score: Float
         public var type: TokenType
+
+        public init(text: String, score: Float, type: TokenType) {
+            self.text = text
+            self.score = score
+            self.type = type
+        }
     }
 
     /// `TrainerSpec.model_type`.
