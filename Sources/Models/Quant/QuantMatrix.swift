@@ -93,11 +93,41 @@ public enum QuantMatmul {
             defer { scratch.deallocate() }
             for r in range {
                 traits.dequantizeRow(w.row(r), scratch, k)
-                for b in 0..<batch {
+                var b = 0
+                while b + 4 <= batch {
+                    let d = dot4(scratch, x + b * k, k)
+                    for j in 0..<4 { out.pointer[(b + j) * m + r] = d[j] }
+                    b += 4
+                }
+                while b < batch {
                     out.pointer[b * m + r] = QuantDot.dotF32(UnsafeRawPointer(scratch), x + b * k, k)
+                    b += 1
                 }
             }
         }
+    }
+
+    /// Four dot products of one float row `w` with rows `x`, `x + k`, `x + 2k`, `x + 3k`: each
+    /// weight vector is loaded once for four activation rows. The summation order differs from
+    /// `matvec`'s, so the two may disagree in the last bits (each is deterministic).
+    @inline(__always) static func dot4(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ k: Int) -> SIMD4<Float> {
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        let wr = UnsafeRawPointer(w)
+        var i = 0
+        while i + 16 <= k {
+            let wv = wr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+            a0 = a0.addingProduct(wv, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self))
+            a1 = a1.addingProduct(wv, UnsafeRawPointer(x + k + i).loadUnaligned(as: SIMD16<Float>.self))
+            a2 = a2.addingProduct(wv, UnsafeRawPointer(x + 2 * k + i).loadUnaligned(as: SIMD16<Float>.self))
+            a3 = a3.addingProduct(wv, UnsafeRawPointer(x + 3 * k + i).loadUnaligned(as: SIMD16<Float>.self))
+            i += 16
+        }
+        var result = SIMD4<Float>(a0.sum(), a1.sum(), a2.sum(), a3.sum())
+        while i < k {
+            for j in 0..<4 { result[j] += w[i] * x[j * k + i] }
+            i += 1
+        }
+        return result
     }
 
     /// `X Wᵀ` for arrays; `x.count` must be `batch * w.columns`.
