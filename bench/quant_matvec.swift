@@ -74,3 +74,29 @@ for shape in shapes {
         }
     }
 }
+
+// Prompt processing: a batch of 64 activation rows through ffn_up's shape (matmul, not matvec).
+do {
+    let rows = 1536, columns = 576, batch = 64
+    let data = randomMatrix(.q4_1, rows: rows, columns: columns, rng: &rng)
+    var x = (0..<batch * columns).map { _ in Float.random(in: -1...1, using: &rng) }
+    var y = [Float](repeating: 0, count: batch * rows)
+    for threads in [1, 2] {
+        data.withUnsafeBytes { raw in
+            let w = QuantizedMatrix(type: .q4_1, rows: rows, columns: columns, data: raw.baseAddress!, owner: nil)
+            var iterations = 0
+            let start = now()
+            var elapsed = 0.0
+            repeat {
+                QuantMatmul.matmul(w, x, batch: batch, &y, threads: threads)
+                x[iterations % x.count] += y[iterations % y.count] * 1e-30
+                iterations += 1
+                elapsed = now() - start
+            } while elapsed < minSeconds || iterations < 3
+            let seconds = elapsed / Double(iterations)
+            print(String(format: "%-48@ %@ threads=%d  %8.1f us  %6.1f GFLOP/s",
+                         "matmul batch 64 x ffn_up 1536x576" as NSString, "Q4_1" as NSString, threads, seconds * 1e6,
+                         2 * Double(rows * columns * batch) / seconds / 1e9))
+        }
+    }
+}
