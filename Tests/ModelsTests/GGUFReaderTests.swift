@@ -160,3 +160,27 @@ final class GGUFReaderTests: XCTestCase {
         XCTAssertEqual(try file.requireTensor("blk.0.attn_k.weight").info.dims, [576, 192])
     }
 }
+
+final class LlamaGGUFTests: XCTestCase {
+    func testSmolLM2Hyperparameters() throws {
+        guard let file = RealModel.require() else { return }
+        let h = try LlamaHyperparameters(gguf: file)
+        XCTAssertEqual(h.architecture, "llama")
+        XCTAssertEqual([h.vocabularySize, h.contextLength, h.dModel, h.ffnDim, h.nLayers, h.nHeads, h.nKVHeads, h.headDim],
+                       [49152, 8192, 576, 1536, 30, 9, 3, 64])
+        XCTAssertEqual(h.ropeFreqBase, 100_000)
+        XCTAssertEqual(h.rmsNormEpsilon, 1e-5, accuracy: 1e-9)
+        XCTAssertTrue(h.tiedOutput)
+        for layer in 0..<h.nLayers {
+            for name in [LlamaGGUFName.attnNorm(layer), LlamaGGUFName.attnQ(layer), LlamaGGUFName.attnK(layer),
+                         LlamaGGUFName.attnV(layer), LlamaGGUFName.attnOutput(layer), LlamaGGUFName.ffnNorm(layer),
+                         LlamaGGUFName.ffnGate(layer), LlamaGGUFName.ffnUp(layer), LlamaGGUFName.ffnDown(layer)] {
+                XCTAssertNotNil(file.tensor(named: name), name)
+            }
+        }
+        XCTAssertEqual(try file.requireTensor(LlamaGGUFName.attnQ(0)).matrix.rows, h.dModel)
+        XCTAssertEqual(try file.requireTensor(LlamaGGUFName.attnK(0)).matrix.rows, h.nKVHeads * h.headDim)
+        XCTAssertEqual(try file.requireTensor(LlamaGGUFName.ffnUp(0)).matrix.rows, h.ffnDim)
+        XCTAssertEqual(try file.requireTensor(LlamaGGUFName.tokenEmbedding).matrix.rows, h.vocabularySize)
+    }
+}
