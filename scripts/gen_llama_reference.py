@@ -93,13 +93,11 @@ def main():
     fixed += [llm.tokenize(str(d).encode(), add_bos=False, special=False)[0] for d in range(10)]
     for w in [" the", " The", " Let", "A", " answer", " is", "\n", " Paris", " blue", " step"]:
         fixed.append(llm.tokenize(w.encode(), add_bos=False, special=False)[0])
-    spaced = [int(x) for x in np.linspace(100, n_vocab - 1, N_FIXED)]
-    for x in spaced:
-        if len(fixed) >= N_FIXED:
-            break
-        if x not in fixed:
-            fixed.append(x)
-    fixed = fixed[:N_FIXED]
+    for x in np.linspace(100, n_vocab - 1, N_FIXED - len(fixed)):
+        x = int(x)
+        while x in fixed:
+            x += 1
+        fixed.append(x)
 
     eog = {2, 0}
     prompts_out = []
@@ -125,7 +123,7 @@ def main():
             blob += row[top].astype("<f2").tobytes()
             blob += row[fixed].astype("<f2").tobytes()
         prompts_out.append({
-            "name": p["name"], "text": text, "prompt_ids": ids, "generated_ids": generated,
+            "name": p["name"], "chat": p["chat"], "user": p["user"], "text": text, "prompt_ids": ids, "generated_ids": generated,
             "generated_text": llm.detokenize(generated).decode("utf-8", errors="replace"),
             "positions": int(positions.shape[0]),
         })
