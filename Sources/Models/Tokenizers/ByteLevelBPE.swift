@@ -21,6 +21,9 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     public let paddingTokenID: Int?
     /// The pre-tokenizer split in use.
     public let preTokenizer: PreTokenizerKind
+    /// A pre-token that is itself in the vocabulary is emitted whole, without merging
+    /// (Llama 3; llama.cpp's `ignore_merges`, Hugging Face's `model.ignore_merges`).
+    public let ignoreMerges: Bool
 
     private let tokenIDs: [String: Int]
     private let merges: [MergePair: (rank: Int32, merged: Int32)]
@@ -37,14 +40,16 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     ///   - tokenTypes: `tokenizer.ggml.token_type` (all normal when empty).
     ///   - merges: `tokenizer.ggml.merges`, each `"left right"`, best first.
     ///   - preTokenizer: the split regex.
+    ///   - ignoreMerges: emit pre-tokens found in the vocabulary whole; defaults to true for Llama 3's split.
     public init(tokens: [String], tokenTypes: [TokenType], merges: [String], preTokenizer: PreTokenizerKind,
-                bos: Int?, eos: Int?, padding: Int?) throws {
+                bos: Int?, eos: Int?, padding: Int?, ignoreMerges: Bool? = nil) throws {
         guard tokenTypes.isEmpty || tokenTypes.count == tokens.count else {
             throw TokenizerError.lengthMismatch(what: "token types", expected: tokens.count, found: tokenTypes.count)
         }
         self.tokens = tokens
         self.tokenTypes = tokenTypes.isEmpty ? Array(repeating: .normal, count: tokens.count) : tokenTypes
         self.preTokenizer = preTokenizer
+        self.ignoreMerges = ignoreMerges ?? (preTokenizer == .llama3)
         self.splitter = PreTokenizer(kind: preTokenizer)
         for id in [bos, eos, padding].compactMap({ $0 }) where id < 0 || id >= tokens.count {
             throw TokenizerError.malformed("special token id \(id) is outside the vocabulary of \(tokens.count)")
@@ -118,7 +123,8 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
         let bos = id("<|im_start|>") ?? id("<|begin_of_text|>") ?? id("<s>")
         let eos = id("<|im_end|>") ?? id("<|end_of_text|>") ?? id("<|endoftext|>") ?? id("</s>")
         try self.init(tokens: tokens, tokenTypes: types, merges: mergeStrings,
-                      preTokenizer: try Self.preTokenizer(of: root), bos: bos, eos: eos, padding: nil)
+                      preTokenizer: try Self.preTokenizer(of: root), bos: bos, eos: eos, padding: nil,
+                      ignoreMerges: model["ignore_merges"] as? Bool)
     }
 
     /// Recognises the pre_tokenizer blocks byte-level BPE tokenizer.json files use.
@@ -154,8 +160,10 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     /// (leftmost on ties) until no pair has a merge.
     private func encodePiece(_ piece: Substring, into out: inout [Int]) {
         let bytes = Array(piece.utf8)
-        // A piece that is itself a vocabulary entry needs no merging (llama.cpp's ignore_merges
-        // is only for Llama 3; for GPT-2 the merges reach the same token).
+        if ignoreMerges, let whole = tokenIDs[ByteLevelMap.encode(bytes)] {
+            out.append(whole)
+            return
+        }
         var symbols: [Int32] = []
         symbols.reserveCapacity(bytes.count)
         for b in bytes {
