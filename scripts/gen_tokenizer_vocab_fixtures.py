@@ -9,6 +9,8 @@ llama.cpp's ids for a set of texts (special tokens parsed):
            learned by a few hundred BPE merges on a small corpus (score = -rank).
   llama3   byte-level BPE ("gpt2", pre "llama-bpe"): the 256 byte symbols, learned merges, and
            two control tokens.
+  t5       SentencePiece Unigram ("t5"): <pad> </s> <unk>, single characters and learned pieces
+           with made-up log-probabilities; no precompiled charsmap, extra whitespace removed.
 
 Regenerate: .venv-ref/bin/python scripts/gen_tokenizer_vocab_fixtures.py
 """
@@ -40,6 +42,7 @@ TEXTS = [
     "日本語 and 中文 and unseen 한국어 and emoji 😀",
     "Tabs\tand\nnew lines\n\n\nand   trailing   ",
     "<s>special</s> tokens <|begin_of_text|>in<|eot_id|> text",
+    "T5 style</s><pad>  pieces: unknown ~ § chars   here",
     "x",
     "",
 ]
@@ -164,10 +167,31 @@ def llama3_vocab():
     return meta
 
 
+def t5_vocab():
+    tokens, scores, types = ["<pad>", "</s>", "<unk>"], [0.0, 0.0, 0.0], [3, 3, 2]
+    text = CORPUS.replace(" ", "\u2581")
+    for ch in sorted(set(text) - {"\n", "\t"}):
+        tokens.append(ch); scores.append(-9.0 - 0.01 * len(tokens)); types.append(1)
+    if "\u2581" not in tokens:
+        tokens.append("\u2581"); scores.append(-3.0); types.append(1)
+    words = ["\u2581" + w for w in CORPUS.split()]
+    for rank, (a, b) in enumerate(learn_merges(words, 250)):
+        if a + b not in tokens:
+            # Longer pieces are likelier per character, as in a trained Unigram model.
+            tokens.append(a + b); scores.append(-2.0 - rank / 40.0); types.append(1)
+    meta = llama_hparams() + [
+        ("tokenizer.ggml.model", "t5"), ("tokenizer.ggml.tokens", tokens), ("tokenizer.ggml.scores", scores),
+        ("tokenizer.ggml.token_type", types), ("tokenizer.ggml.eos_token_id", 1),
+        ("tokenizer.ggml.unknown_token_id", 2), ("tokenizer.ggml.padding_token_id", 0),
+        ("tokenizer.ggml.add_space_prefix", True), ("tokenizer.ggml.remove_extra_whitespaces", True),
+        ("tokenizer.ggml.add_bos_token", False), ("tokenizer.ggml.add_eos_token", False)]
+    return meta
+
+
 def main():
     result = {"generator": "scripts/gen_tokenizer_vocab_fixtures.py", "files": {}}
     tmp = tempfile.mkdtemp()
-    for name, meta in [("spm", spm_vocab()), ("llama3", llama3_vocab())]:
+    for name, meta in [("spm", spm_vocab()), ("llama3", llama3_vocab()), ("t5", t5_vocab())]:
         path = os.path.join(tmp, name + ".gguf")
         with open(path, "wb") as f:
             f.write(gguf_bytes(meta))

@@ -1,4 +1,4 @@
-// SentencePiece BPE and Llama-3-style byte-level BPE against llama.cpp, on the small synthetic
+// SentencePiece BPE, Llama-3-style byte-level BPE and Unigram against llama.cpp, on the small synthetic
 // vocabularies of vocab_fixtures.json (scripts/gen_tokenizer_vocab_fixtures.py). The test writes
 // each vocabulary into a GGUF, loads it through the reader and compares ids with llama.cpp's.
 import Foundation
@@ -31,7 +31,8 @@ final class VocabularyFixtureTests: XCTestCase {
                 values.append((key, .array(.int32, a.map { .int32(Int32($0)) })))
             } else if let s = v as? String {
                 values.append((key, .string(s)))
-            } else if key.hasSuffix("add_bos_token"), let b = v as? Bool {
+            } else if ["add_bos_token", "add_eos_token", "add_space_prefix", "remove_extra_whitespaces"]
+                        .contains(where: key.hasSuffix), let b = v as? Bool {
                 values.append((key, .bool(b)))
             } else if let i = v as? Int {
                 values.append((key, .uint32(UInt32(i))))
@@ -64,6 +65,20 @@ final class VocabularyFixtureTests: XCTestCase {
             XCTAssertEqual(tok.encode(c.text), c.ids, c.text.debugDescription)
             XCTAssertEqual(tok.decode(c.ids), c.decoded)
             XCTAssertEqual(tok.decode(c.ids), c.text)
+        }
+    }
+}
+
+extension VocabularyFixtureTests {
+    func testUnigramMatchesLlamaCpp() throws {
+        let (file, cases) = try load("t5")
+        let tok = try makeTokenizer(gguf: file)
+        XCTAssertTrue(tok is UnigramTokenizer)
+        XCTAssertEqual(tok.eosTokenID, 1)
+        for c in cases {
+            XCTAssertEqual(tok.encode(c.text), c.ids, c.text.debugDescription)
+            let expected = c.decoded.hasPrefix(" ") ? String(c.decoded.dropFirst()) : c.decoded
+            XCTAssertEqual(tok.decode(c.ids), expected, c.text.debugDescription)
         }
     }
 }

@@ -101,13 +101,14 @@ struct SpecialTokenMatcher: Sendable {
     }
 }
 
-/// Builds the tokenizer a GGUF file describes (`tokenizer.ggml.model`: gpt2 or llama).
+/// Builds the tokenizer a GGUF file describes (`tokenizer.ggml.model`: gpt2, llama or t5).
 /// - Throws: `TokenizerError` or `GGUFError` naming the missing or malformed key.
 public func makeTokenizer(gguf: GGUFFile) throws -> any Tokenizer {
     let model = try gguf.string("tokenizer.ggml.model")
     switch model {
     case "gpt2": return try ByteLevelBPETokenizer(gguf: gguf)
     case "llama": return try SentencePieceBPETokenizer(gguf: gguf)
+    case "t5": return try UnigramTokenizer(gguf: gguf)
     default: throw TokenizerError.unsupportedModel(model)
     }
 }

@@ -70,6 +70,29 @@ public final class UnigramTokenizer: Tokenizer, @unchecked Sendable {
                       removeExtraWhitespaces: model.removeExtraWhitespaces, nfkc: model.normalizerName.contains("nfkc"))
     }
 
+    /// Builds the tokenizer from a GGUF file whose `tokenizer.ggml.model` is "t5" (llama.cpp's UGM).
+    /// NFKC stands in for the file's precompiled charsmap when it has one.
+    public convenience init(gguf: GGUFFile) throws {
+        let model = try gguf.string("tokenizer.ggml.model")
+        guard model == "t5" else { throw TokenizerError.unsupportedModel(model) }
+        let tokens = try gguf.strings("tokenizer.ggml.tokens")
+        let scores = try gguf.floats("tokenizer.ggml.scores")
+        let types = try gguf.ints("tokenizer.ggml.token_type")
+        guard scores.count == tokens.count, types.count == tokens.count else {
+            throw TokenizerError.lengthMismatch(what: "scores/token types", expected: tokens.count,
+                                                found: min(scores.count, types.count))
+        }
+        let pieces = tokens.indices.map {
+            SentencePieceModel.Piece(text: tokens[$0], score: scores[$0], type: TokenType(rawValue: types[$0]) ?? .normal)
+        }
+        try self.init(pieces: pieces, unknownID: gguf.optionalInt("tokenizer.ggml.unknown_token_id") ?? 2,
+                      bos: gguf.optionalInt("tokenizer.ggml.bos_token_id"),
+                      eos: gguf.optionalInt("tokenizer.ggml.eos_token_id"), byteFallback: false,
+                      addDummyPrefix: (try? gguf.bool("tokenizer.ggml.add_space_prefix")) ?? true,
+                      removeExtraWhitespaces: (try? gguf.bool("tokenizer.ggml.remove_extra_whitespaces")) ?? false,
+                      nfkc: gguf.metadata["tokenizer.ggml.precompiled_charsmap"] != nil)
+    }
+
     /// Builds the tokenizer from a parsed tokenizer.json whose model is "Unigram".
     convenience init(tokenizerJSON root: [String: Any]) throws {
         guard let model = root["model"] as? [String: Any], let vocab = model["vocab"] as? [[Any]] else {
