@@ -59,10 +59,14 @@ public enum QuantMatmul {
                               threads: Int = defaultThreads) {
         let dot = w.type.traits.dotRow
         let out = SendablePointer(pointer: y)
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: (w.columns + 31) / 32 + 1)
+        defer { sums.deallocate() }
+        QuantDot.blockSums(x, w.columns, into: sums)
+        let blockSums = UnsafePointer(sums)
         // Fewer than ~64 rows a thread is not worth waking the other core for.
         let useful = max(1, min(threads, w.rows / 64))
         parallelChunks(count: w.rows, threads: useful) { range in
-            for r in range { out.pointer[r] = dot(w.row(r), x, w.columns) }
+            for r in range { out.pointer[r] = dot(w.row(r), x, blockSums, w.columns) }
         }
     }
 
@@ -100,7 +104,7 @@ public enum QuantMatmul {
                     b += 4
                 }
                 while b < batch {
-                    out.pointer[b * m + r] = QuantDot.dotF32(UnsafeRawPointer(scratch), x + b * k, k)
+                    out.pointer[b * m + r] = QuantDot.dotF32(UnsafeRawPointer(scratch), x + b * k, x, k)
                     b += 1
                 }
             }

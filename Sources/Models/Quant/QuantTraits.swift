@@ -4,8 +4,9 @@ import Foundation
 
 /// Dequantises `count` elements (whole blocks) from encoded bytes into floats.
 public typealias DequantizeRow = (UnsafeRawPointer, UnsafeMutablePointer<Float>, Int) -> Void
-/// Dot product of an encoded row of `count` elements with a float vector.
-public typealias DotRow = (UnsafeRawPointer, UnsafePointer<Float>, Int) -> Float
+/// Dot product of an encoded row of `count` elements with a float vector `x`, given the sums of
+/// `x` over each 32 elements (`QuantDot.blockSums`).
+public typealias DotRow = (UnsafeRawPointer, UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
 
 /// What the engine needs to know about one tensor type.
 public struct QuantTraits: @unchecked Sendable {
@@ -22,6 +23,16 @@ public struct QuantTraits: @unchecked Sendable {
 
     /// Bytes taken by a row of `elements` elements (a whole number of blocks).
     public func rowBytes(_ elements: Int) -> Int { elements / blockSize * bytesPerBlock }
+
+    /// The SIMD dot of one row with `x`, computing `x`'s block sums itself (for one-off use;
+    /// `QuantMatmul.matvec` computes them once for all rows).
+    public func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: (n + 31) / 32 + 1) { sums in
+            guard let base = sums.baseAddress else { return 0 }
+            QuantDot.blockSums(x, n, into: base)
+            return dotRow(row, x, base, n)
+        }
+    }
 
     /// The reference dot: dequantise the row, then a plain scalar sum in `Double`.
     public func referenceDot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Double {
