@@ -15,7 +15,7 @@ public enum Parallel {
     /// Runs `body` over `0..<count` split into at most `threads` contiguous chunks, each at least
     /// `grain` items long.
     @inline(__always)
-    static func forChunks(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+    public static func forChunks(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
         let chunks = min(threads, max(1, count / max(grain, 1)))
         if chunks <= 1 { if count > 0 { body(0..<count) }; return }
         withoutActuallyEscaping(body) { body in
