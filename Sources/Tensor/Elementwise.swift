@@ -55,7 +55,7 @@ enum ElementwiseKernels {
         case .sqrt: map(n, x, o, { $0.squareRoot() }, { $0.squareRoot() })
         case .rsqrt: map(n, x, o, { 1 / $0.squareRoot() }, { 1 / $0.squareRoot() })
         case .tanh: map(n, x, o, VMath.tanh, VMath.tanh)
-        case .relu: map(n, x, o, { pointwiseMax($0, Vec()) }, { Swift.max($0, 0) })
+        case .relu: map(n, x, o, { VMath.max($0, Vec()) }, { Swift.max($0, 0) })
         case .gelu(let a): map(n, x, o, { VMath.gelu($0, a) }, { VMath.gelu($0, a) })
         case .silu: map(n, x, o, { $0 * VMath.sigmoid($0) }, { $0 * VMath.sigmoid($0) })
         }

@@ -7,7 +7,7 @@ enum SoftmaxKernels {
     /// Max of a row.
     @inline(__always) static func rowMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = Vec(repeating: -.infinity), i = 0
-        while i + 16 <= n { acc = pointwiseMax(acc, VMath.load(p + i)); i += 16 }
+        while i + 16 <= n { acc = VMath.max(acc, VMath.load(p + i)); i += 16 }
         var m = acc.max()
         while i < n { m = Swift.max(m, p[i]); i += 1 }
         return m

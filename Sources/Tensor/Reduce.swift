@@ -22,7 +22,7 @@ enum ReduceKernels {
                 out[o] = s
             case .max:
                 var acc = Vec(repeating: -.infinity)
-                while i + 16 <= r { acc = pointwiseMax(acc, VMath.load(p + i)); i += 16 }
+                while i + 16 <= r { acc = VMath.max(acc, VMath.load(p + i)); i += 16 }
                 var m = acc.max()
                 while i < r { m = Swift.max(m, p[i]); i += 1 }
                 out[o] = m
@@ -53,7 +53,7 @@ enum ReduceKernels {
                     while i + 16 <= innerRange.upperBound { VMath.store(VMath.load(dst + i) + VMath.load(row + i), dst + i); i += 16 }
                     while i < innerRange.upperBound { dst[i] += row[i]; i += 1 }
                 case .max:
-                    while i + 16 <= innerRange.upperBound { VMath.store(pointwiseMax(VMath.load(dst + i), VMath.load(row + i)), dst + i); i += 16 }
+                    while i + 16 <= innerRange.upperBound { VMath.store(VMath.max(VMath.load(dst + i), VMath.load(row + i)), dst + i); i += 16 }
                     while i < innerRange.upperBound { dst[i] = Swift.max(dst[i], row[i]); i += 1 }
                 }
             }

@@ -10,8 +10,8 @@ public typealias Vec = SIMD16<Float>
 public enum VMath {
     // MARK: exp
     /// e^x for 16 lanes (Cephes expf: range reduction by ln2 and a degree-6 polynomial).
-    @inline(__always) public static func exp(_ v: Vec) -> Vec {
-        let x0 = pointwiseMax(pointwiseMin(v, Vec(repeating: 88.3)), Vec(repeating: -87.3))
+    @_transparent public static func exp(_ v: Vec) -> Vec {
+        let x0 = max(min(v, Vec(repeating: 88.3)), Vec(repeating: -87.3))
         let fx = (x0 * 1.44269504088896341 + 0.5).rounded(.down)
         var x = x0 - fx * 0.693359375
         x = x + fx * 2.12194440e-4
@@ -33,17 +33,36 @@ public enum VMath {
     @inline(__always) public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
 
     // MARK: tanh, sigmoid
-    /// tanh(x) = 1 - 2 / (e^{2x} + 1).
-    @inline(__always) public static func tanh(_ v: Vec) -> Vec { 1 - 2 / (exp(v + v) + 1) }
+    /// tanh(x) as a 13/6 rational approximation on [-7.9, 7.9] (Eigen's ptanh_float), a few ulp;
+    /// one division and no exp.
+    @_transparent public static func tanh(_ v: Vec) -> Vec {
+        let x = max(min(v, Vec(repeating: 7.90531110763549805)), Vec(repeating: -7.90531110763549805))
+        let x2 = x * x
+        var p = Vec(repeating: -2.76076847742355e-16)
+        p = p * x2 + 2.00018790482477e-13
+        p = p * x2 - 8.60467152213735e-11
+        p = p * x2 + 5.12229709037114e-08
+        p = p * x2 + 1.48572235717979e-05
+        p = p * x2 + 6.37261928875436e-04
+        p = p * x2 + 4.89352455891786e-03
+        p = p * x
+        var q = Vec(repeating: 1.19825839466702e-06)
+        q = q * x2 + 1.18534705686654e-04
+        q = q * x2 + 2.26843463243900e-03
+        q = q * x2 + 4.89352518554385e-03
+        let r = p / q
+        let magnitude = unsafeBitCast(unsafeBitCast(v, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: Vec.self)
+        return r.replacing(with: v, where: magnitude .< 0.0004)
+    }
     @inline(__always) public static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
 
-    /// 1 / (1 + e^{-x}).
-    @inline(__always) public static func sigmoid(_ v: Vec) -> Vec { 1 / (1 + exp(-v)) }
+    /// 1 / (1 + e^{-x}) = (1 + tanh(x/2)) / 2.
+    @_transparent public static func sigmoid(_ v: Vec) -> Vec { 0.5 + 0.5 * tanh(0.5 * v) }
     @inline(__always) public static func sigmoid(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
 
     // MARK: erf
     /// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7).
-    @inline(__always) public static func erf(_ v: Vec) -> Vec {
+    @_transparent public static func erf(_ v: Vec) -> Vec {
         let a = v.replacing(with: -v, where: v .< 0)
         let t = 1 / (1 + 0.3275911 * a)
         var p = Vec(repeating: 1.061405429)
@@ -61,7 +80,7 @@ public enum VMath {
     static let invSqrt2: Float = 0.7071067811865476
     static let invSqrt2Pi: Float = 0.3989422804014327
 
-    @inline(__always) static func gelu(_ x: Vec, _ approx: GeluApproximation) -> Vec {
+    @_transparent static func gelu(_ x: Vec, _ approx: GeluApproximation) -> Vec {
         switch approx {
         case .exact: return 0.5 * x * (1 + erf(x * invSqrt2))
         case .tanh:
@@ -76,7 +95,7 @@ public enum VMath {
         }
     }
     /// d gelu / dx.
-    @inline(__always) static func geluGrad(_ x: Vec, _ approx: GeluApproximation) -> Vec {
+    @_transparent static func geluGrad(_ x: Vec, _ approx: GeluApproximation) -> Vec {
         switch approx {
         case .exact:
             let cdf = 0.5 * (1 + erf(x * invSqrt2))
@@ -103,7 +122,12 @@ public enum VMath {
         }
     }
 
-    // MARK: horizontal helpers
+    // MARK: lane helpers
+    /// Lane-wise maximum as compare + blend (the stdlib's pointwiseMax may stay an outlined call).
+    @_transparent public static func max(_ a: Vec, _ b: Vec) -> Vec { a.replacing(with: b, where: b .> a) }
+    /// Lane-wise minimum as compare + blend.
+    @_transparent public static func min(_ a: Vec, _ b: Vec) -> Vec { a.replacing(with: b, where: b .< a) }
+
     @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Vec {
         UnsafeRawPointer(p).loadUnaligned(as: Vec.self)
     }
