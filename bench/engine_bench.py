@@ -66,6 +66,8 @@ def main():
                 row = {"case": f"block d{d} h{h} B16 T128", "threads": t,
                        "engine_ms": round(o["ms_per_step"], 1), "torch_ms": round(p["ms_per_step"], 1),
                        "throughput_ratio": round(p["ms_per_step"] / o["ms_per_step"], 2),
+                       "engine_cpu_ms": round(min(r["cpu_ms_per_step"] for r in ours), 1),
+                       "torch_cpu_ms": round(min(r["cpu_ms_per_step"] for r in theirs), 1),
                        "engine_peak_mb": round(o["peak_rss_mb"]), "torch_peak_mb": round(p["peak_rss_mb"]),
                        "engine_step_mb": round(o["peak_rss_mb"] - o["baseline_rss_mb"]),
                        "torch_step_mb": round(p["peak_rss_mb"] - p["baseline_rss_mb"])}

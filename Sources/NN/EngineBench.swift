@@ -44,6 +44,13 @@ public enum EngineBench {
         return Int(usage.ru_maxrss) * 1024
     }
 
+    /// CPU time used by this process (all threads), in seconds.
+    public static func processCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     /// Current resident set size in bytes (/proc/self/statm; 0 where unavailable).
     public static func currentRSSBytes() -> Int {
         guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
@@ -79,10 +86,10 @@ public enum EngineBench {
         let block = ReferenceBlock(dModel: dModel, heads: heads, rng: &rng)
         let opt = AdamW(block.trainableParameters(), learningRate: 1e-4, weightDecay: 0.01)
         var x = rng.normal([batch, seq, dModel])
-        var times: [Double] = []
+        var times: [Double] = [], cpuTimes: [Double] = []
         var loss: Float = 0
         for i in 0..<(steps + warmup) {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
             let y = block(x)
             let l = (y * y).mean()
             l.backward()
@@ -90,12 +97,16 @@ public enum EngineBench {
             opt.zeroGrad()
             loss = l.item()
             x = y.detached()  // each step depends on the last
-            if i >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+            if i >= warmup {
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                cpuTimes.append(processCPUSeconds() - cpuStart)
+            }
         }
         times.sort()
+        cpuTimes.sort()
         let median = times[times.count / 2]
         return ["bench": "block", "d_model": dModel, "heads": heads, "batch": batch, "seq": seq, "threads": threads,
-                "ms_per_step": median * 1000, "tokens_per_s": Double(batch * seq) / median,
+                "ms_per_step": median * 1000, "cpu_ms_per_step": cpuTimes[cpuTimes.count / 2] * 1000, "tokens_per_s": Double(batch * seq) / median,
                 "peak_rss_mb": Double(peakRSSBytes()) / 1_048_576, "baseline_rss_mb": Double(baseline) / 1_048_576,
                 "loss_finite": loss.isFinite, "core": BLASRuntime.coreName]
     }

@@ -98,8 +98,7 @@ enum AttentionBackward {
                 Gemm.sgemm(false, true, tq, tk, d, 1, gp, ldg, vp, ldv, 0, ds, tk)       // dP = dO V^T
                 for r in 0..<tq {
                     let pr = p + r * tk, dr = ds + r * tk
-                    var dot: Float = 0
-                    for j in 0..<tk { dot += pr[j] * dr[j] }
+                    let dot = VMath.dot(pr, dr, tk)
                     for j in 0..<tk { dr[j] = pr[j] * (dr[j] - dot) }                    // dS
                 }
                 if let pds { (pds.p + (bi * h + hi) * tq * tk).update(from: ds, count: tq * tk) }

@@ -51,13 +51,24 @@ enum NormKernels {
         for r in rows {
             let xp = x + r * c, gp = g + r * c, dp = dx + r * c
             let m = rms ? 0 : mean[r], s = rstd[r]
-            var dnormMean: Float = 0, dnormNormMean: Float = 0
-            for i in 0..<c {
+            var accMean = Vec(), accNorm = Vec(), i = 0
+            let mv = Vec(repeating: m), sv = Vec(repeating: s)
+            while i + 16 <= c {
+                let xhat = (VMath.load(xp + i) - mv) * sv, gv = VMath.load(gp + i)
+                let dnorm = gv * VMath.load(w + i)
+                accMean += dnorm
+                accNorm += dnorm * xhat
+                VMath.store(VMath.load(dwPart + i) + gv * xhat, dwPart + i)
+                i += 16
+            }
+            var dnormMean = accMean.sum(), dnormNormMean = accNorm.sum()
+            while i < c {
                 let xhat = (xp[i] - m) * s
                 let dnorm = gp[i] * w[i]
                 dnormMean += dnorm
                 dnormNormMean += dnorm * xhat
                 dwPart[i] += gp[i] * xhat
+                i += 1
             }
             if let db = dbPart { for i in 0..<c { db[i] += gp[i] } }
             dnormMean /= Float(c)

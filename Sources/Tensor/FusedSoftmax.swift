@@ -53,12 +53,10 @@ enum SoftmaxKernels {
         for r in rows {
             let yp = y + r * n, gp = g + r * n, dp = dx + r * n
             if log {
-                var s: Float = 0
-                for i in 0..<n { s += gp[i] }
-                for i in 0..<n { dp[i] = gp[i] - Foundation.exp(yp[i]) * s }
+                let s = VMath.sum(gp, n)
+                ElementwiseKernels.row(n, yp, 1, gp, 1, dp, { y, g in g - VMath.exp(y) * s }, { y, g in g - Foundation.exp(y) * s })
             } else {
-                var s: Float = 0
-                for i in 0..<n { s += gp[i] * yp[i] }
+                let s = VMath.dot(gp, yp, n)
                 for i in 0..<n { dp[i] = yp[i] * (gp[i] - s) }
             }
         }

@@ -122,6 +122,30 @@ public enum VMath {
         }
     }
 
+    // MARK: row helpers
+    /// sum(a[i] * b[i]) over n elements, two SIMD accumulators then the tail.
+    @inline(__always) static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = Vec(), acc1 = Vec(), i = 0
+        while i + 32 <= n {
+            acc0 += load(a + i) * load(b + i)
+            acc1 += load(a + i + 16) * load(b + i + 16)
+            i += 32
+        }
+        while i + 16 <= n { acc0 += load(a + i) * load(b + i); i += 16 }
+        var s = (acc0 + acc1).sum()
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+
+    /// sum(a[i]) over n elements.
+    @inline(__always) static func sum(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = Vec(), i = 0
+        while i + 16 <= n { acc += load(a + i); i += 16 }
+        var s = acc.sum()
+        while i < n { s += a[i]; i += 1 }
+        return s
+    }
+
     // MARK: lane helpers
     /// Lane-wise maximum as compare + blend (the stdlib's pointwiseMax may stay an outlined call).
     @_transparent public static func max(_ a: Vec, _ b: Vec) -> Vec { a.replacing(with: b, where: b .> a) }
