@@ -113,7 +113,6 @@ extension Tensor {
         let ax = normalizedAxes(axes)
         var y = contiguous()
         if dtype != .float32 { y = cast(to: .float32) }
-        if rank == 0 { y = y.detached() }
         // Merge a contiguous run of reduced axes into one, then reduce the rest one by one.
         if let first = ax.first, let last = ax.last, last - first + 1 == ax.count, ax.count > 1 {
             let merged = Array(shape[..<first]) + [Shape.count(Array(shape[first...last]))] + Array(shape[(last + 1)...])

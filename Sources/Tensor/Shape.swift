@@ -65,7 +65,7 @@ public enum Shape {
         var outStrides = [[Int]](repeating: [], count: strides.count)
         for i in 0..<shape.count where shape[i] != 1 {
             if let last = dims.last,
-               strides.indices.allSatisfy({ outStrides[$0].last! == strides[$0][i] * shape[i] }) {
+               strides.indices.allSatisfy({ outStrides[$0].last == strides[$0][i] * shape[i] }) {
                 dims[dims.count - 1] = last * shape[i]
                 for k in strides.indices { outStrides[k][outStrides[k].count - 1] = strides[k][i] }
             } else {

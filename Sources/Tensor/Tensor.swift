@@ -150,11 +150,13 @@ public final class Tensor: CustomStringConvertible {
         }
     }
 
-    /// Copies `other`'s values into this contiguous tensor (shapes must match in count).
+    /// Copies `other`'s values into this contiguous tensor, converting to this tensor's dtype
+    /// (element counts must match).
     public func assign(_ other: Tensor) {
-        precondition(isContiguous && other.count == count && dtype == .float32, "assign: shape/dtype mismatch")
-        let src = other.cast(to: .float32).contiguous()
-        ptr.update(from: src.ptr, count: count)
+        precondition(isContiguous && other.count == count, "assign: \(other.shape) into \(shape)")
+        let src = Tensor.withoutGrad { other.cast(to: dtype).contiguous() }
+        let bytes = dtype.byteSize
+        (storage.raw + offset * bytes).copyMemory(from: src.storage.raw + src.offset * bytes, byteCount: count * bytes)
     }
 
     /// Calls `body` with mutable access to this contiguous Float32 tensor's elements.

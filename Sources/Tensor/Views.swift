@@ -112,6 +112,15 @@ extension Tensor {
         let out = Tensor(empty: shape, dtype: target)
         let n = count, o = src.offset
         let s = src.storage, d = out.storage
+        // Integer to integer without going through Float (ids above 2^24 stay exact).
+        if dtype == .int64 && target == .int32 {
+            for i in 0..<n { d.int32s[i] = Int32(clamping: s.int64s[o + i]) }
+            return out
+        }
+        if dtype == .int32 && target == .int64 {
+            for i in 0..<n { d.int64s[i] = Int64(s.int32s[o + i]) }
+            return out
+        }
         for i in 0..<n {
             let x: Float
             switch dtype {

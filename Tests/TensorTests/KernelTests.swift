@@ -94,6 +94,11 @@ final class KernelTests: XCTestCase {
         let w = Tensor([1, 2, 3, 4], shape: [2, 2]).cast(to: .bfloat16)
         XCTAssertEqual(Tensor([1, 1], shape: [1, 2]).matmul(w).scalars, [4, 6])
         XCTAssertEqual(Tensor(indices: [7, -1], shape: [2]).indexScalars, [7, -1])
+        XCTAssertEqual(Tensor(indices: [16_777_217], shape: [1]).cast(to: .int64).cast(to: .int32).indexScalars, [16_777_217])
+        // assign converts into a half-precision parameter.
+        let half = Tensor.zeros([2], dtype: .bfloat16)
+        half.assign(Tensor([1.5, -2], shape: [2]))
+        XCTAssertEqual(half.scalars, [1.5, -2])
     }
 
     func testSameBitsAtOneAndTwoThreads() {
