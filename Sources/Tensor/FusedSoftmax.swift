@@ -82,6 +82,15 @@ extension Tensor {
         return out.recorded(log ? .logSoftmax : .softmax, [self], saved: [out.detached()])
     }
 
+    /// Softmax (or log-softmax) of each last-axis row by the scalar reference kernel (test hook).
+    public func referenceSoftmax(log: Bool) -> Tensor {
+        let n = shape.last ?? 1, values = scalars
+        let rows = stride(from: 0, to: values.count, by: Swift.max(n, 1)).flatMap {
+            SoftmaxKernels.reference(Array(values[$0..<($0 + n)]), log: log)
+        }
+        return Tensor(rows, shape: shape)
+    }
+
     /// exp(x) / sum(exp(x)) along `axis`, computed stably in one pass per row.
     public func softmax(axis: Int = -1) -> Tensor { alongLastAxis(axis) { $0.softmaxLast(log: false) } }
 

@@ -34,6 +34,17 @@ final class KernelTests: XCTestCase {
         XCTAssertTrue(edges[4].isFinite && edges[4] > 1e38)
     }
 
+    func testRowKernelsMatchScalarReference() {
+        var rng = RNG(seed: 2)
+        for n in [1, 7, 16, 33, 100] {
+            let x = rng.normal([5, n], std: 3)
+            assertClose(x.softmax(axis: -1).scalars, x.referenceSoftmax(log: false).scalars, atol: 1e-6, rtol: 1e-5, "softmax \(n)")
+            assertClose(x.logSoftmax(axis: -1).scalars, x.referenceSoftmax(log: true).scalars, atol: 1e-5, rtol: 1e-5, "log \(n)")
+            assertClose(x.sum(axis: -1).scalars, x.referenceRowReduce(max: false).scalars, atol: 1e-4, rtol: 1e-5, "sum \(n)")
+            XCTAssertEqual(x.max(axis: -1).scalars, x.referenceRowReduce(max: true).scalars, "max \(n)")
+        }
+    }
+
     func testBroadcastArithmeticValues() {
         let a = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3])
         let b = Tensor([10, 20, 30], shape: [3])
