@@ -1,1 +1,0 @@
-// NN layer. See DESIGN.md for what lives here.
