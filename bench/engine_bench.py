@@ -3,9 +3,9 @@
 
   .venv-bench/bin/python bench/engine_bench.py [--rounds 2] [--only gemm|block]
 
-Needs `swift build -c release --build-tests` first. Each case runs in its own process (peak RSS
-is per process): the Swift side through the gated XCTest (NNTests.EngineBenchTests, which calls
-EngineBench in Sources/NN/EngineBench.swift), the peers through bench/torch_peer.py. Cases alternate
+Needs `make build` first. Each case runs in its own process (peak RSS is per process): the Swift
+side through `stepwise bench gemm|block` (EngineBench in Sources/NN/EngineBench.swift), the peers
+through bench/torch_peer.py. Cases alternate
 engine/peer and repeat `--rounds` times; the best round of each side is reported, because the
 machine is shared and noise only ever slows a run down.
 """
@@ -21,14 +21,19 @@ PY = sys.executable
 
 
 def engine(case, threads, steps=10):
-    env = dict(os.environ, STEPWISE_BENCH="1", STEPWISE_BENCH_CASE=case, STEPWISE_BENCH_THREADS=str(threads),
-               STEPWISE_BENCH_STEPS=str(steps), OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "SkylakeX"))
-    out = subprocess.run(["swift", "test", "-c", "release", "--skip-build", "--filter", "NNTests.EngineBenchTests"],
-                         cwd=ROOT, env=env, capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        if line.startswith("BENCH "):
-            return json.loads(line[6:])
-    raise RuntimeError("engine benchmark printed no result:\n" + out[-2000:])
+    """Runs one case through `stepwise bench` (a fresh process, so peak RSS is the case's own)."""
+    binary = os.environ.get("STEPWISE", os.path.join(ROOT, ".build", "release", "stepwise"))
+    kind, *dims = case.split(":")
+    if kind == "gemm":
+        args = ["gemm", "--n", dims[0], "--threads", str(threads)]
+    else:
+        d, h, b, t = dims
+        args = ["block", "--d-model", d, "--heads", h, "--batch", b, "--seq", t,
+                "--threads", str(threads), "--steps", str(steps)]
+    out = subprocess.run([binary, "bench", *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("engine benchmark failed:\n" + out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def peer(*args):
