@@ -28,7 +28,8 @@ public struct OpenAITeacherConfiguration: Hashable, Sendable {
     /// The environment variable that holds the API key, or nil for servers without one. The key is
     /// read once, at `OpenAITeacher.init`, and is never printed or stored.
     public var apiKeyVariable: String?
-    /// The timeout of one request, in seconds.
+    /// The timeout of one request, in seconds; at least 1 (FoundationNetworking on Linux rounds a
+    /// shorter timeout down to none left, so every request would time out at once).
     public var timeout: Double
     /// Retries and backoff.
     public var retry: RetryPolicy
@@ -49,7 +50,7 @@ public struct OpenAITeacherConfiguration: Hashable, Sendable {
         self.endpoint = endpoint
         self.sampling = sampling
         self.apiKeyVariable = apiKeyVariable
-        self.timeout = timeout
+        self.timeout = max(1, timeout)
         self.retry = retry
     }
 
