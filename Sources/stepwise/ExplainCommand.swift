@@ -68,7 +68,11 @@ struct ExplainCommand: ParsableCommand {
         let flag = CancellationFlag()
         signal(SIGINT, SIG_IGN)
         let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        interrupt.setEventHandler { flag.cancel() }
+        interrupt.setEventHandler {
+            if flag.isCancelled { Foundation.exit(130) }  // a second Ctrl-C quits at once
+            flag.cancel()
+            FileHandle.standardError.write(Data("explain: stopping; completed calls are stored (Ctrl-C again to quit now)\n".utf8))
+        }
         interrupt.resume()
         let showProgress = progress
         let outcome = Self.blocking {

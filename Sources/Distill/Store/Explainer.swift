@@ -68,41 +68,6 @@ extension ExplainError: LocalizedError {
     public var errorDescription: String? { description }
 }
 
-/// The outcome of a run: every example with its samples and vote, and the store's accounting.
-public struct ExplainResult: Sendable {
-    /// One entry per example, in input order.
-    public var examples: [ExplainedExample]
-    /// Hits, misses and failures of this run.
-    public var stats: StoreStats
-
-    /// One output per example that got at least one answer: the majority sample (see `ExplainedExample.output`).
-    public var outputs: [TeacherOutput] { examples.compactMap(\.output) }
-
-    /// Every sample's output, example by example.
-    public var allSamples: [TeacherOutput] { examples.flatMap(\.samples) }
-
-    /// The share of examples whose majority label matches the gold label; examples without an answer
-    /// count as wrong.
-    /// - Parameters:
-    ///   - kind: How labels compare.
-    public func accuracy(kind: LabelKind) -> Double {
-        guard !examples.isEmpty else { return 0 }
-        let correct = examples.filter { Metrics.isCorrect($0.vote.label, gold: $0.example.label, kind: kind) }.count
-        return Double(correct) / Double(examples.count)
-    }
-}
-
-public extension AnswerFormat {
-    /// How labels in this format compare.
-    var labelKind: LabelKind {
-        switch self {
-        case .equation: return .equation
-        case .choice: return .text
-        case .soTheAnswerIs(let labels), .answerLine(let labels): return .classes(labels)
-        }
-    }
-}
-
 /// Runs a teacher over examples through a rationale store.
 public struct Explainer: Sendable {
     /// The teacher.

@@ -1,6 +1,7 @@
 // Self-consistency (Wang et al. 2023): several sampled answers per input, and the label most of
 // them agree on. Labels are grouped by the task's notion of equal (equations by value), samples
-// that did not parse do not vote, and ties go to the label that appeared first.
+// that did not parse do not vote, and ties go to the label that appeared first. Also the shapes a
+// run's results come in: one `ExplainedExample` per input, gathered in an `ExplainResult`.
 
 /// The outcome of a vote over one example's samples.
 public struct Vote: Hashable, Sendable {
@@ -102,5 +103,40 @@ public struct ExplainedExample: Hashable, Sendable {
         self.sampleIndices = ordered.map(\.0)
         self.failures = failures
         self.vote = SelfConsistency.vote(self.samples, kind: kind)
+    }
+}
+
+/// The outcome of a run: every example with its samples and vote, and the store's accounting.
+public struct ExplainResult: Sendable {
+    /// One entry per example, in input order.
+    public var examples: [ExplainedExample]
+    /// Hits, misses and failures of this run.
+    public var stats: StoreStats
+
+    /// One output per example that got at least one answer: the majority sample (see `ExplainedExample.output`).
+    public var outputs: [TeacherOutput] { examples.compactMap(\.output) }
+
+    /// Every sample's output, example by example.
+    public var allSamples: [TeacherOutput] { examples.flatMap(\.samples) }
+
+    /// The share of examples whose majority label matches the gold label; examples without an answer
+    /// count as wrong.
+    /// - Parameters:
+    ///   - kind: How labels compare.
+    public func accuracy(kind: LabelKind) -> Double {
+        guard !examples.isEmpty else { return 0 }
+        let correct = examples.filter { Metrics.isCorrect($0.vote.label, gold: $0.example.label, kind: kind) }.count
+        return Double(correct) / Double(examples.count)
+    }
+}
+
+public extension AnswerFormat {
+    /// How labels in this format compare.
+    var labelKind: LabelKind {
+        switch self {
+        case .equation: return .equation
+        case .choice: return .text
+        case .soTheAnswerIs(let labels), .answerLine(let labels): return .classes(labels)
+        }
     }
 }

@@ -1,7 +1,6 @@
 // What every teacher shares: an identity for cache keys (kind, model, settings that change the
 // output) and one async call that answers one sample of one example. The sampling settings of
-// server teachers, the call key of the rationale store, and the replay and program teachers'
-// conformances live here too.
+// server teachers and the replay and program teachers' conformances live here too.
 import Foundation
 
 /// Who answered: the part of a cache key that names the teacher.
@@ -112,28 +111,6 @@ public struct SamplingSettings: Hashable, Sendable, Codable {
     }
 }
 
-/// The key of one teacher call in the rationale store: SHA-256 of the teacher's identity, the
-/// prompt text and the sample index.
-///
-/// The hashed text is `stepwise-call-v1` followed by each field as `<utf8 length>:<text>\n`, in the
-/// order kind, model, settings, prompt, sample; the length prefix keeps field boundaries
-/// unambiguous. The key is 64 lowercase hex digits and is stable across processes and machines;
-/// changing this recipe would orphan every stored row, so it carries a version.
-public enum CallKey {
-    /// The key of a call.
-    /// - Parameters:
-    ///   - identity: The teacher's identity.
-    ///   - prompt: The prompt text (`Teacher.promptText`).
-    ///   - sample: The 0-based sample index.
-    public static func make(identity: TeacherIdentity, prompt: String, sample: Int) -> String {
-        var text = "stepwise-call-v1\n"
-        for field in [identity.kind, identity.model, identity.settings, prompt, String(sample)] {
-            text += "\(field.utf8.count):\(field)\n"
-        }
-        return SHA256.hash(text).hex
-    }
-}
-
 // MARK: - The offline teachers
 
 /// Serialises the replay teacher's lazily filled cache, which is not thread-safe on its own.
@@ -143,8 +120,12 @@ extension ReplayTeacher: @unchecked Sendable {}
 
 extension ReplayTeacher: Teacher {
     public var identity: TeacherIdentity {
-        TeacherIdentity(kind: "replay", model: URL(fileURLWithPath: directory).standardizedFileURL.path,
-                        settings: "{\"blockSize\":\(blockSize)}")
+        // Named by the task's folder ("released-svamp"), not the full path, so a store copied to
+        // another machine, or opened through another relative path, still hits.
+        let folder = URL(fileURLWithPath: directory).standardizedFileURL
+        let task = folder.lastPathComponent == "llm" ? folder.deletingLastPathComponent().lastPathComponent
+                                                     : folder.lastPathComponent
+        return TeacherIdentity(kind: "replay", model: "released-\(task)", settings: "{\"blockSize\":\(blockSize)}")
     }
 
     public var answerFormat: AnswerFormat? { format }

@@ -1,7 +1,29 @@
-// SHA-256 (FIPS 180-4) in plain Swift, for the rationale store's cache keys. No crypto package is
-// available to this layer, and a key must be the same on every machine and in every process
-// (Swift's `hashValue` is seeded per run), so the digest is computed here and tested against the
-// standard's test vectors.
+// The rationale store's cache keys: `CallKey` and the SHA-256 (FIPS 180-4) it is made with, in
+// plain Swift. No crypto package is available to this layer, and a key must be the same on every
+// machine and in every process (Swift's `hashValue` is seeded per run), so the digest is computed
+// here and tested against the standard's test vectors.
+
+/// The key of one teacher call in the rationale store: SHA-256 of the teacher's identity, the
+/// prompt text and the sample index.
+///
+/// The hashed text is `stepwise-call-v1` followed by each field as `<utf8 length>:<text>\n`, in the
+/// order kind, model, settings, prompt, sample; the length prefix keeps field boundaries
+/// unambiguous. The key is 64 lowercase hex digits and is stable across processes and machines;
+/// changing this recipe would orphan every stored row, so it carries a version.
+public enum CallKey {
+    /// The key of a call.
+    /// - Parameters:
+    ///   - identity: The teacher's identity.
+    ///   - prompt: The prompt text (`Teacher.promptText`).
+    ///   - sample: The 0-based sample index.
+    public static func make(identity: TeacherIdentity, prompt: String, sample: Int) -> String {
+        var text = "stepwise-call-v1\n"
+        for field in [identity.kind, identity.model, identity.settings, prompt, String(sample)] {
+            text += "\(field.utf8.count):\(field)\n"
+        }
+        return SHA256.hash(text).hex
+    }
+}
 
 /// The SHA-256 digest of a byte sequence.
 ///
