@@ -38,7 +38,14 @@ $(VENV)/.lab-stamp: $(VENV)/.test-stamp requirements-lab.txt
 	$(PY) -m pip install -q -r requirements-lab.txt
 	@touch $@
 
-venv: $(VENV)/.test-stamp
+# The local OpenAI-compatible teacher server for the teacher tests: llama-cpp-python builds from
+# source, with AMX off (it dies with SIGILL otherwise on these Xeons; see ../shared/STACK.md).
+$(VENV)/.teacher-stamp: $(VENV)/.test-stamp requirements-teacher.txt
+	CMAKE_ARGS="-DGGML_NATIVE=ON" CFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" \
+	  CXXFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" $(PY) -m pip install -q -r requirements-teacher.txt
+	@touch $@
+
+venv: $(VENV)/.test-stamp $(VENV)/.teacher-stamp
 venv-lab: $(VENV)/.lab-stamp
 
 # One release build serves the kernel, the tests and the benchmarks.
@@ -56,7 +63,7 @@ test-swift:
 	$(SWIFT) test -c $(CONFIG) --skip-build
 
 test-protocol:
-	STEPWISE=$(abspath $(STEPWISE)) $(PY) -m pytest -q Tests/protocol
+	STEPWISE=$(abspath $(STEPWISE)) STEPWISE_REQUIRE_TEACHER=1 $(PY) -m pytest -q Tests/protocol
 
 kernelspec: build venv-lab
 	$(STEPWISE) install --prefix $(abspath $(VENV))

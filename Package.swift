@@ -19,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C shims over system libraries (Debian: libzmq3-dev, libssl-dev, libopenblas-dev).
@@ -33,7 +34,8 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: v5 + engineFlags),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: v5 + engineFlags),
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: v5 + engineFlags),
-        .target(name: "Distill", dependencies: ["Models", "NN", "Tensor"], swiftSettings: v5 + engineFlags),
+        .target(name: "Distill", dependencies: ["Models", "NN", "Tensor",
+                                                .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: v5 + engineFlags),
         .target(name: "Lang", dependencies: ["Distill"], swiftSettings: v5),
         .target(name: "Jupyter", dependencies: ["Lang", "CZeroMQ", "COpenSSL"], swiftSettings: v5),
         .executableTarget(

@@ -12,7 +12,8 @@ struct Stepwise: ParsableCommand {
         commandName: "stepwise",
         abstract: "A Jupyter kernel for distilling step-by-step, in Swift.",
         version: version,
-        subcommands: [RunCommand.self, ReplCommand.self, KernelCommand.self, InstallCommand.self, BenchCommand.self, ScoreCommand.self])
+        subcommands: [RunCommand.self, ReplCommand.self, KernelCommand.self, InstallCommand.self,
+                      ScoreCommand.self, ExplainCommand.self, BenchCommand.self])
 
     static func main() {
         BLASRuntime.reexecWithFastKernelsIfNeeded()
