@@ -9,6 +9,7 @@ BUILD      := .build/$(CONFIG)
 STEPWISE   := $(BUILD)/stepwise
 APT_PKGS   := libzmq3-dev libssl-dev libopenblas-dev libsqlite3-dev pkg-config python3-venv
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+LAB_ROOT   := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # Debian's OpenBLAS 0.3.21 misdetects AVX-512 CPUs unless told (see ../shared/STACK.md).
 # The binary fixes itself by re-executing; test processes get it from here.
@@ -69,7 +70,7 @@ kernelspec: build venv-lab
 	$(STEPWISE) install --prefix $(abspath $(VENV))
 
 lab: kernelspec models
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks notebooks/quickstart.ipynb
+	$(VENV)/bin/jupyter lab $(LAB_ROOT) $(LAB_ARGS) --notebook-dir=notebooks notebooks/quickstart.ipynb
 
 bench: build venv
 	@echo "see bench/README.md for each benchmark and its peer"
