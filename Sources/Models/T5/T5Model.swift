@@ -93,6 +93,10 @@ public final class T5Model: Module {
     /// - Returns: a scalar; call `backward()` on it to train.
     public func loss(inputIds: Tensor, attentionMask: Tensor? = nil, labels: Tensor, labelSmoothing: Float = 0) throws -> Tensor {
         let decoderInputIds = try shiftRight(labels)
+        // The loss kernel traps on an out-of-range target, so check the last column too.
+        if let bad = labels.indexScalars.first(where: { $0 != -100 && ($0 < 0 || $0 >= config.vocabSize) }) {
+            throw T5Error.invalidInput("label \(bad) is outside the vocabulary 0..<\(config.vocabSize) (use -100 for padding)")
+        }
         let logits = try self(inputIds: inputIds, attentionMask: attentionMask, decoderInputIds: decoderInputIds)
         return logits.crossEntropy(targets: labels, ignoreIndex: -100, labelSmoothing: labelSmoothing)
     }
