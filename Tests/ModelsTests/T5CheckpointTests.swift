@@ -55,6 +55,9 @@ final class T5CheckpointTests: XCTestCase {
                 XCTAssertNotNil(config[key], "config.json lacks \(key)")
             }
             XCTAssertEqual(config["model_type"] as? String, "t5")
+            // transformers 5 rejects an int where it expects a float.
+            let text = try String(contentsOf: out.appendingPathComponent("config.json"), encoding: .utf8)
+            XCTAssertTrue(text.contains("\"initializer_factor\": 1.0") && text.contains("\"dropout_rate\": 0.1"), text)
             XCTAssertEqual(config["tie_word_embeddings"] as? Bool, tied)
 
             // Round trip: same logits, bit for bit.

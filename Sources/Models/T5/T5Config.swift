@@ -176,18 +176,41 @@ public struct T5Config: Codable, Equatable, Sendable {
     }
 
     /// Bytes of `config.json` as Hugging Face writes it (plus the keys transformers needs to pick T5).
+    /// Written by hand because transformers 5 validates types strictly: float fields must be
+    /// written with a decimal point (1.0, not 1), which JSONSerialization does not guarantee.
     public func jsonData() throws -> Data {
-        var object: [String: Any] = [:]
-        let encoded = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(self))
-        if let fields = encoded as? [String: Any] { object = fields }
-        object["model_type"] = "t5"
-        object["architectures"] = ["T5ForConditionalGeneration"]
-        object["is_encoder_decoder"] = true
-        object["initializer_factor"] = 1.0
-        object["use_cache"] = true
-        object["dense_act_fn"] = feedForwardProj == "relu" ? "relu" : "gelu_new"
-        object["is_gated_act"] = feedForwardProj != "relu"
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        func float(_ x: Float) -> String { x.isFinite ? "\(x)" : "0.0" }       // Swift prints 1.0, 0.1, 1e-06
+        func string(_ x: String) -> String {
+            "\"" + x.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        let fields: [(String, String)] = [
+            ("architectures", "[\"T5ForConditionalGeneration\"]"),
+            (CodingKeys.dFF.rawValue, "\(dFF)"),
+            (CodingKeys.dKV.rawValue, "\(dKV)"),
+            (CodingKeys.dModel.rawValue, "\(dModel)"),
+            ("dense_act_fn", string(feedForwardProj == "relu" ? "relu" : "gelu_new")),
+            (CodingKeys.decoderStartTokenId.rawValue, "\(decoderStartTokenId)"),
+            (CodingKeys.dropoutRate.rawValue, float(dropoutRate)),
+            (CodingKeys.eosTokenId.rawValue, "\(eosTokenId)"),
+            (CodingKeys.feedForwardProj.rawValue, string(feedForwardProj)),
+            ("initializer_factor", "1.0"),
+            ("is_encoder_decoder", "true"),
+            ("is_gated_act", feedForwardProj == "relu" ? "false" : "true"),
+            (CodingKeys.layerNormEpsilon.rawValue, float(layerNormEpsilon)),
+            ("model_type", "\"t5\""),
+            (CodingKeys.numDecoderLayers.rawValue, "\(numDecoderLayers)"),
+            (CodingKeys.numHeads.rawValue, "\(numHeads)"),
+            (CodingKeys.numLayers.rawValue, "\(numLayers)"),
+            (CodingKeys.padTokenId.rawValue, "\(padTokenId)"),
+            (CodingKeys.relativeAttentionMaxDistance.rawValue, "\(relativeAttentionMaxDistance)"),
+            (CodingKeys.relativeAttentionNumBuckets.rawValue, "\(relativeAttentionNumBuckets)"),
+            (CodingKeys.scaleDecoderOutputs.rawValue, "\(scaleDecoderOutputs)"),
+            (CodingKeys.tieWordEmbeddings.rawValue, "\(tieWordEmbeddings)"),
+            ("use_cache", "true"),
+            (CodingKeys.vocabSize.rawValue, "\(vocabSize)"),
+        ]
+        let body = fields.map { "  \(string($0.0)): \($0.1)" }.joined(separator: ",\n")
+        return Data("{\n\(body)\n}\n".utf8)
     }
 }
 
