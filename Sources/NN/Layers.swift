@@ -20,8 +20,7 @@ public final class Linear: Module {
 
     /// (..., in) -> (..., out).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = x.matmul(weight.transposed())
-        return bias.map { y + $0 } ?? y
+        x.linear(weight: weight, bias: bias)
     }
 }
 

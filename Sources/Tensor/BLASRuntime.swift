@@ -39,4 +39,29 @@ public enum BLASRuntime {
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // Only reached when execv failed: carry on.
     }
+
+    /// True when OpenBLAS picked pre-AVX-512 kernels on a CPU that has AVX-512F.
+    public static var isMisdetected: Bool {
+        cpuHasAVX512 && !avx512Cores.contains(where: { coreName.lowercased().contains($0) })
+    }
+
+    /// Switches a running OpenBLAS (DYNAMIC_ARCH build) to the SkylakeX kernels without
+    /// re-executing: `gotoblas_dynamic_quit` then `gotoblas_dynamic_init`, which re-reads
+    /// OPENBLAS_CORETYPE. Does nothing on CPUs without AVX-512, when the kernels are already
+    /// AVX-512 ones, when the user set OPENBLAS_CORETYPE, or when the library lacks the hooks.
+    /// Returns the core name in use afterwards.
+    @discardableResult
+    public static func selectFastKernelsInProcess() -> String {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, isMisdetected,
+              let quit = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "gotoblas_dynamic_quit"),
+              let initialize = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "gotoblas_dynamic_init") else { return coreName }
+        typealias Hook = @convention(c) () -> Void
+        setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
+        unsafeBitCast(quit, to: Hook.self)()
+        unsafeBitCast(initialize, to: Hook.self)()
+        return coreName
+    }
+
+    /// Runs `selectFastKernelsInProcess` once, before the engine's first BLAS call.
+    static let fastKernelsSelected: String = selectFastKernelsInProcess()
 }

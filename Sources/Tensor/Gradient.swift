@@ -73,6 +73,13 @@ enum Gradient {
                 }
             }
             return [dx, dy]
+        case .linear:
+            let w = node.inputs[1], outFeatures = w.shape[0]
+            let g2 = g.contiguous().reshaped([-1, outFeatures])                   // (N, out)
+            let dx = x.requiresGrad ? g.matmul(w) : nil                          // (..., in)
+            let dw = w.requiresGrad ? g2.transposed().matmul(x.reshaped([-1, w.shape[1]])) : nil  // (out, in)
+            let db = node.inputs.count > 2 ? g2.sum(axis: 0) : nil               // (out)
+            return [dx, dw] + (node.inputs.count > 2 ? [db] : [])
         case .embedding: return [EmbeddingBackward.run(g, ids: node.saved[0], table: x.shape)]
         case .concat(let axis):
             var start = 0

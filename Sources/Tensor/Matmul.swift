@@ -32,6 +32,7 @@ enum Gemm {
     static func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                       _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                       _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        _ = BLASRuntime.fastKernelsSelected
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -85,5 +86,31 @@ extension Tensor {
                        0, po.p + i * m * n, Swift.max(n, 1))
         }
         return out.recorded(.matmul, [self, other])
+    }
+}
+
+extension Tensor {
+    /// Fused affine map x W^T + b with W (out, in) as PyTorch stores it: (..., in) -> (..., out).
+    /// The bias is written first and the product accumulated onto it (one pass, no extra add),
+    /// and the backward computes dW directly in (out, in) layout.
+    public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        precondition(weight.rank == 2 && weight.shape[1] == shape.last, "linear: x \(shape) does not fit weight \(weight.shape)")
+        let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
+        precondition(bias == nil || bias?.shape == [outFeatures], "linear: bias must be [\(outFeatures)]")
+        let x = (dtype == .float32 ? self : cast(to: .float32)).contiguous()
+        let w = (weight.dtype == .float32 ? weight : weight.cast(to: .float32))
+        let wOp = GemmOperand(w)
+        let rows = count / Swift.max(inFeatures, 1)
+        let out = Tensor(empty: Array(shape.dropLast()) + [outFeatures])
+        if let bias {
+            let b = bias.cast(to: .float32).contiguous()
+            let pb = SendablePointer(b.ptr), po = SendablePointer(out.ptr)
+            Parallel.forChunks(rows, grain: Swift.max(1, 16384 / Swift.max(outFeatures, 1))) { r in
+                for i in r { (po.p + i * outFeatures).update(from: pb.p, count: outFeatures) }
+            }
+        }
+        Gemm.sgemm(false, !wOp.transpose, rows, outFeatures, inFeatures, 1, x.ptr, Swift.max(inFeatures, 1),
+                   wOp.tensor.ptr, wOp.ld, bias == nil ? 0 : 1, out.ptr, Swift.max(outFeatures, 1))
+        return out.recorded(.linear, bias.map { [self, weight, $0] } ?? [self, weight])
     }
 }

@@ -14,7 +14,7 @@ public enum Op {
     // Reductions over a set of axes (kept as size-1 dimensions in the saved shape).
     case sum([Int]), mean([Int]), max([Int])
     // Products and indexing.
-    case matmul, embedding, concat(axis: Int), whereSelect
+    case matmul, linear, embedding, concat(axis: Int), whereSelect
     // Fused kernels with explicit backward rules.
     case softmax, logSoftmax
     case crossEntropy(ignoreIndex: Int32, labelSmoothing: Float, validCount: Int)

@@ -64,6 +64,11 @@ final class GradientTests: XCTestCase {
         GradCheck.check([r([3, 7, 5], 27, 1), r([3, 4, 7], 28, 1)]) { $0[0].transposed().matmul($0[1].transposed()) }
     }
 
+    func testLinear() {
+        GradCheck.check([r([3, 5, 7], 50, 1), r([4, 7], 51, 1), r([4], 52, 1)]) { $0[0].linear(weight: $0[1], bias: $0[2]) }
+        GradCheck.check([r([5, 7], 53, 1), r([4, 7], 54, 1)]) { $0[0].linear(weight: $0[1]) }
+    }
+
     func testIndexingOps() {
         let table = r([6, 5], 29, 1)
         let ids = Tensor(indices: [0, 3, 3, 5, 1, 0, 2], shape: [7])
