@@ -49,8 +49,13 @@ def peer(case, threads, steps, dropout, warmup=1):
     opts = dict(CASES[case])
     batch = opts.pop("batch")
     torch.manual_seed(0)
-    config = T5Config(vocab_size=32128, num_decoder_layers=opts["num_layers"], dropout_rate=dropout, **opts)
+    config = T5Config(vocab_size=32128, num_decoder_layers=opts["num_layers"], dropout_rate=dropout,
+                      decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, **opts)
     model = T5ForConditionalGeneration(config)
+    if not opts["tie_word_embeddings"] and model.lm_head.weight is model.shared.weight:
+        # transformers 5 ties the head whenever it builds a T5; untie it as Stepwise's v1.1 is.
+        # Drawn as Stepwise draws it: N(0, d_model^-0.5), unit-scale logits.
+        model.lm_head.weight = torch.nn.Parameter(torch.randn_like(model.shared.weight) * opts["d_model"] ** -0.5)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
     ids = torch.randint(2, 32128, (batch, 128))

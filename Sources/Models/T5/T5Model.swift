@@ -17,7 +17,8 @@ public final class T5Model: Module {
     let decoder: T5Stack
     let lmHead: Linear?
 
-    /// A randomly initialised model, with Hugging Face's initialisation (`_init_weights`, factor 1).
+    /// A randomly initialised model, with Hugging Face's initialisation (`_init_weights`, factor 1)
+    /// except for an untied lm_head, drawn with std dModel^-0.5 rather than 1.
     /// - Parameters:
     ///   - config: dimensions; see `T5Config.preset(_:vocabSize:)` for tiny, mini and small.
     ///   - seed: fixes the weights and the dropout masks.
@@ -29,7 +30,10 @@ public final class T5Model: Module {
         shared = Embedding(config.vocabSize, config.dModel, std: 1, rng: &rng)
         encoder = T5Stack(config, isDecoder: false, kind: feedForwardKind, rng: &rng)
         decoder = T5Stack(config, isDecoder: true, kind: feedForwardKind, rng: &rng)
-        lmHead = config.tieWordEmbeddings ? nil : T5Init.linear(config.dModel, config.vocabSize, std: 1, rng: &rng)
+        // transformers draws lm_head from N(0, 1), which starts a from-scratch model at a loss of
+        // ~65 (d_model 256) instead of ~log(vocab); dModel^-0.5 gives unit-scale logits.
+        lmHead = config.tieWordEmbeddings ? nil
+            : T5Init.linear(config.dModel, config.vocabSize, std: 1 / Float(config.dModel).squareRoot(), rng: &rng)
         super.init()
     }
 
