@@ -131,6 +131,26 @@ def buckets():
     return cases
 
 
+TOKENIZER_TEXTS = ["the cat sat on the mat", "numbers like 12 and 345 matter", "step by step reasoning helps"]
+
+
+def tokenizer(folder):
+    """A tiny Unigram spiece.model (T5's ids: pad 0, eos 1, unk 2) and sentencepiece's own encodings."""
+    import io
+    import sentencepiece as spm
+    corpus = ["the cat sat on the mat", "a dog ran to the park", "numbers like 12 and 345 matter",
+              "step by step reasoning helps small models", "the answer is 7"] * 20
+    buffer = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(corpus), model_writer=buffer, vocab_size=40,
+                                   model_type="unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+                                   character_coverage=1.0, minloglevel=2,
+                                   normalization_rule_name="identity")   # no 240 KB NFKC table
+    with open(os.path.join(folder, "spiece.model"), "wb") as f:
+        f.write(buffer.getvalue())
+    sp = spm.SentencePieceProcessor(model_proto=buffer.getvalue())
+    return [{"text": t, "ids": sp.encode(t)} for t in TOKENIZER_TEXTS]
+
+
 def verify(folder):
     """Load a folder that Stepwise saved and check it reproduces the fixture it was saved from."""
     model = T5ForConditionalGeneration.from_pretrained(folder)
@@ -161,6 +181,8 @@ def main():
         tensors, scalars = reference(model)
         save_file(tensors, os.path.join(folder, "reference.safetensors"))
         scalars["parameters"] = {n: list(p.shape) for n, p in model.named_parameters()}
+        if name == "t5_v10":
+            scalars["tokenizer"] = tokenizer(folder)
         json.dump(scalars, open(os.path.join(folder, "reference.json"), "w"), indent=1)
         print(name, "loss", scalars["loss"], "grad_norm", scalars["grad_norm"], "generated", scalars["generated"])
     json.dump(buckets(), open(os.path.join(FIXTURES, "t5_buckets.json"), "w"))

@@ -71,6 +71,24 @@ final class T5CheckpointTests: XCTestCase {
         }
     }
 
+    func testFolderTokenizerMatchesSentencePieceAndIsExported() throws {
+        let fx = try T5Fixture("t5_v10")
+        let tokenizer = try XCTUnwrap(try T5Model.loadTokenizer(from: fx.folder), "t5_v10 has a spiece.model")
+        let cases = try XCTUnwrap(fx.json["tokenizer"] as? [[String: Any]])
+        XCTAssertFalse(cases.isEmpty)
+        for c in cases {
+            let text = try XCTUnwrap(c["text"] as? String), ids = try XCTUnwrap(c["ids"] as? [Int])
+            XCTAssertEqual(tokenizer.encode(text, parseSpecial: false), ids, text)
+            XCTAssertEqual(tokenizer.decode(ids, skipSpecial: true), text)
+        }
+        XCTAssertNil(try T5Model.loadTokenizer(from: try T5Fixture("t5_v11").folder))
+        let out = scratch.appendingPathComponent("with-tokenizer")
+        try T5Model.load(from: fx.folder).save(to: out, tokenizerFrom: fx.folder)
+        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("spiece.model")),
+                       try Data(contentsOf: fx.folder.appendingPathComponent("spiece.model")))
+        XCTAssertNotNil(try T5Model.loadTokenizer(from: out))
+    }
+
     func testFromScratchPresetsSaveAndLoad() throws {
         for size in T5Config.Size.allCases where size != .small {
             let model = try T5Model(T5Config.preset(size, vocabSize: 50), seed: 3)

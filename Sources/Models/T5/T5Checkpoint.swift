@@ -101,9 +101,29 @@ extension T5Model {
         }
     }
 
+    /// Files of a Hugging Face folder that describe the tokenizer.
+    static let tokenizerFiles = ["tokenizer.json", "spiece.model", "tokenizer_config.json", "special_tokens_map.json"]
+
+    /// The tokenizer of a Hugging Face T5 folder: `tokenizer.json` (Unigram) if present, else
+    /// `spiece.model`; nil when the folder has neither. T5 appends eos (`</s>`, id 1) to inputs and
+    /// targets; `encode` does not, so add `config.eosTokenId` yourself.
+    public static func loadTokenizer(from folder: URL) throws -> (any Tokenizer)? {
+        let json = folder.appendingPathComponent("tokenizer.json"), spiece = folder.appendingPathComponent("spiece.model")
+        do {
+            if FileManager.default.fileExists(atPath: json.path) { return try makeTokenizer(tokenizerJSON: json) }
+            if FileManager.default.fileExists(atPath: spiece.path) { return try makeTokenizer(sentencePieceModel: spiece) }
+        } catch {
+            throw T5Error.io("cannot read the tokenizer in \(folder.path): \(error)")
+        }
+        return nil
+    }
+
     /// Saves this model as a Hugging Face folder that transformers' `T5ForConditionalGeneration.from_pretrained` loads.
-    /// - Parameter folder: created if needed; `config.json` and `model.safetensors` are replaced atomically.
-    public func save(to folder: URL) throws {
+    /// - Parameters:
+    ///   - folder: created if needed; `config.json` and `model.safetensors` are replaced atomically.
+    ///   - tokenizerFolder: a folder whose tokenizer files (tokenizer.json, spiece.model and their
+    ///     configs) are copied alongside, so the export is complete; nil to skip.
+    public func save(to folder: URL, tokenizerFrom tokenizerFolder: URL? = nil) throws {
         do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
             throw T5Error.io("cannot create \(folder.path): \(error.localizedDescription)")
         }
@@ -117,6 +137,14 @@ extension T5Model {
         let url = folder.appendingPathComponent("config.json")
         do { try config.jsonData().write(to: url, options: .atomic) } catch {
             throw T5Error.io("cannot write \(url.path): \(error.localizedDescription)")
+        }
+        guard let source = tokenizerFolder, source.standardizedFileURL != folder.standardizedFileURL else { return }
+        for name in Self.tokenizerFiles where FileManager.default.fileExists(atPath: source.appendingPathComponent(name).path) {
+            do {
+                try Data(contentsOf: source.appendingPathComponent(name)).write(to: folder.appendingPathComponent(name), options: .atomic)
+            } catch {
+                throw T5Error.io("cannot copy \(name) from \(source.path): \(error.localizedDescription)")
+            }
         }
     }
 }
