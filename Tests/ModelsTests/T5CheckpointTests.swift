@@ -154,13 +154,15 @@ final class T5CheckpointTests: XCTestCase {
     func testConfigReadsHuggingFaceKeysAndDefaults() throws {
         let json = """
         {"d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 3, "num_heads": 4, "vocab_size": 100,
-         "feed_forward_proj": "gated-gelu", "tie_word_embeddings": false, "model_type": "t5"}
+         "feed_forward_proj": "gated-gelu", "tie_word_embeddings": false, "model_type": "t5",
+         "eos_token_id": [1, 7], "num_decoder_layers": null, "task_specific_params": {"summarization": {}}}
         """
         let config = try JSONDecoder().decode(T5Config.self, from: Data(json.utf8))
         XCTAssertEqual(config.numDecoderLayers, 3, "num_decoder_layers defaults to num_layers")
         XCTAssertFalse(config.scaleDecoderOutputs, "untied configs without scale_decoder_outputs do not scale")
         XCTAssertEqual(try config.feedForward(), .gatedGelu)
         XCTAssertEqual(config.relativeAttentionNumBuckets, 32)
+        XCTAssertEqual(config.eosTokenId, 1, "a list of eos ids gives the first")
         var bad = config
         bad.feedForwardProj = "gated-silu"
         XCTAssertThrowsError(try T5Model(bad))

@@ -112,7 +112,13 @@ public struct T5Config: Codable, Equatable, Sendable {
                   layerNormEpsilon: try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? 1e-6,
                   decoderStartTokenId: try c.decodeIfPresent(Int.self, forKey: .decoderStartTokenId) ?? 0,
                   padTokenId: try c.decodeIfPresent(Int.self, forKey: .padTokenId) ?? 0,
-                  eosTokenId: try c.decodeIfPresent(Int.self, forKey: .eosTokenId) ?? 1)
+                  eosTokenId: try Self.firstId(c, .eosTokenId) ?? 1)
+    }
+
+    /// An id that a config may write as a number or as a list of numbers (the first counts).
+    static func firstId(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Int? {
+        if let list = try? c.decodeIfPresent([Int].self, forKey: key) { return list.first }
+        return try c.decodeIfPresent(Int.self, forKey: key)
     }
 
     /// The feed-forward flavour named by `feedForwardProj`. "gated-gelu" and "gated-gelu_new" are
