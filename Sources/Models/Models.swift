@@ -1,1 +1,0 @@
-// Models layer. See DESIGN.md for what lives here.

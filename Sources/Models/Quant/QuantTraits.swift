@@ -1,0 +1,94 @@
+// The one table that drives behaviour per tensor type (ggml's `type_traits`): block size,
+// bytes per block, the scalar dequantiser and the SIMD dot kernel.
+import Foundation
+
+/// Dequantises `count` elements (whole blocks) from encoded bytes into floats.
+public typealias DequantizeRow = (UnsafeRawPointer, UnsafeMutablePointer<Float>, Int) -> Void
+/// Dot product of an encoded row of `count` elements with a float vector `x`, given the sums of
+/// `x` over each 32 elements (`QuantDot.blockSums`).
+public typealias DotRow = (UnsafeRawPointer, UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
+
+/// What the engine needs to know about one tensor type.
+public struct QuantTraits: @unchecked Sendable {
+    /// The type described.
+    public let type: GGMLType
+    /// Elements per block (1 for the float types).
+    public let blockSize: Int
+    /// Bytes per block.
+    public let bytesPerBlock: Int
+    /// The scalar reference dequantiser.
+    public let dequantizeRow: DequantizeRow
+    /// The SIMD row·vector kernel.
+    public let dotRow: DotRow
+
+    /// Bytes taken by a row of `elements` elements (a whole number of blocks).
+    public func rowBytes(_ elements: Int) -> Int { elements / blockSize * bytesPerBlock }
+
+    /// The SIMD dot of one row with `x`, computing `x`'s block sums itself (for one-off use;
+    /// `QuantMatmul.matvec` computes them once for all rows).
+    public func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: (n + 31) / 32 + 1) { sums in
+            guard let base = sums.baseAddress else { return 0 }
+            QuantDot.blockSums(x, n, into: base)
+            return dotRow(row, x, base, n)
+        }
+    }
+
+    /// The reference dot: dequantise the row, then a plain scalar sum in `Double`.
+    public func referenceDot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Double {
+        var values = [Float](repeating: 0, count: n)
+        values.withUnsafeMutableBufferPointer { if let b = $0.baseAddress { dequantizeRow(row, b, n) } }
+        var sum: Double = 0
+        for i in 0..<n { sum += Double(values[i]) * Double(x[i]) }
+        return sum
+    }
+}
+
+extension GGMLType {
+    /// This type's entry in the traits table.
+    public var traits: QuantTraits {
+        switch self {
+        case .f32: return QuantTraits.f32
+        case .f16: return QuantTraits.f16
+        case .bf16: return QuantTraits.bf16
+        case .q4_0: return QuantTraits.q4_0
+        case .q4_1: return QuantTraits.q4_1
+        case .q5_0: return QuantTraits.q5_0
+        case .q5_1: return QuantTraits.q5_1
+        case .q8_0: return QuantTraits.q8_0
+        case .q4_K: return QuantTraits.q4_K
+        case .q5_K: return QuantTraits.q5_K
+        case .q6_K: return QuantTraits.q6_K
+        }
+    }
+}
+
+/// The traits table: one row per supported type.
+extension QuantTraits {
+    static let f32 = QuantTraits(type: .f32, blockSize: 1, bytesPerBlock: 4,
+                                 dequantizeRow: QuantReference.dequantizeF32, dotRow: QuantDot.dotF32)
+    static let f16 = QuantTraits(type: .f16, blockSize: 1, bytesPerBlock: 2,
+                                 dequantizeRow: QuantReference.dequantizeF16, dotRow: QuantDot.dotF16)
+    static let bf16 = QuantTraits(type: .bf16, blockSize: 1, bytesPerBlock: 2,
+                                  dequantizeRow: QuantReference.dequantizeBF16, dotRow: QuantDot.dotBF16)
+    static let q4_0 = QuantTraits(type: .q4_0, blockSize: qkSimple, bytesPerBlock: BlockQ4_0.bytes,
+                                  dequantizeRow: QuantReference.dequantizeQ4_0, dotRow: QuantDot.dotQ4_0)
+    static let q4_1 = QuantTraits(type: .q4_1, blockSize: qkSimple, bytesPerBlock: BlockQ4_1.bytes,
+                                  dequantizeRow: QuantReference.dequantizeQ4_1, dotRow: QuantDot.dotQ4_1)
+    static let q5_0 = QuantTraits(type: .q5_0, blockSize: qkSimple, bytesPerBlock: BlockQ5_0.bytes,
+                                  dequantizeRow: QuantReference.dequantizeQ5_0, dotRow: QuantDot.dotQ5_0)
+    static let q5_1 = QuantTraits(type: .q5_1, blockSize: qkSimple, bytesPerBlock: BlockQ5_1.bytes,
+                                  dequantizeRow: QuantReference.dequantizeQ5_1, dotRow: QuantDot.dotQ5_1)
+    static let q8_0 = QuantTraits(type: .q8_0, blockSize: qkSimple, bytesPerBlock: BlockQ8_0.bytes,
+                                  dequantizeRow: QuantReference.dequantizeQ8_0, dotRow: QuantDot.dotQ8_0)
+    static let q4_K = QuantTraits(type: .q4_K, blockSize: qkK, bytesPerBlock: BlockQ4_K.bytes,
+                                  dequantizeRow: QuantReference.dequantizeQ4_K, dotRow: QuantDot.dotQ4_K)
+    static let q5_K = QuantTraits(type: .q5_K, blockSize: qkK, bytesPerBlock: BlockQ5_K.bytes,
+                                  dequantizeRow: QuantReference.dequantizeQ5_K, dotRow: QuantDot.dotQ5_K)
+    static let q6_K = QuantTraits(type: .q6_K, blockSize: qkK, bytesPerBlock: BlockQ6_K.bytes,
+                                  dequantizeRow: QuantReference.dequantizeQ6_K, dotRow: QuantDot.dotQ6_K)
+}
+
+/// Every supported type's traits, for enumeration.
+public let quantTraitsTable: [GGMLType: QuantTraits] =
+    Dictionary(uniqueKeysWithValues: GGMLType.allCases.map { ($0, $0.traits) })
