@@ -1,6 +1,7 @@
 // The Llama-family decoder for inference, top-down: model → block → attention → feed-forward,
-// run on the GGUF's quantised weights directly (matvec for one token, the batched kernel for a
-// prompt) with Float32 activations and a KV cache. Training uses `LlamaTrainable` instead.
+// run on the GGUF's quantised weights directly (matvec for one token, dequantised tiles and
+// sgemm for a prompt; see LlamaProducts) with Float32 activations and a KV cache. Training
+// uses `LlamaTrainable` instead.
 import Foundation
 import Tensor
 
@@ -146,7 +147,7 @@ public final class LlamaModel: @unchecked Sendable {
         roundForProduct(h.p, rows * d)
         var logits = [Float](repeating: 0, count: rows * c.vocabularySize)
         logits.withUnsafeMutableBufferPointer { lp in
-            if let base = lp.baseAddress { QuantMatmul.matmul(output, h.p, batch: rows, base, threads: threads) }
+            if let base = lp.baseAddress { LlamaProducts.multiply(output, h.p, batch: rows, base, threads: threads) }
         }
         return logits
     }
@@ -161,9 +162,9 @@ public final class LlamaModel: @unchecked Sendable {
         for i in 0..<t { rmsNorm(x + i * d, b.attnNorm, s.normed.p + i * d, d, c.rmsNormEpsilon) }
         let keys = cache.keys[layer] + start * kvDim, values = cache.values[layer] + start * kvDim
         roundForProduct(s.normed.p, t * d)
-        QuantMatmul.matmul(b.attnQ, s.normed.p, batch: t, s.q.p, threads: threads)   // (T, qDim)
-        QuantMatmul.matmul(b.attnK, s.normed.p, batch: t, keys, threads: threads)    // (T, kvDim) into the cache
-        QuantMatmul.matmul(b.attnV, s.normed.p, batch: t, values, threads: threads)  // (T, kvDim) into the cache
+        LlamaProducts.multiply(b.attnQ, s.normed.p, batch: t, s.q.p, threads: threads)   // (T, qDim)
+        LlamaProducts.multiply(b.attnK, s.normed.p, batch: t, keys, threads: threads)    // (T, kvDim) into the cache
+        LlamaProducts.multiply(b.attnV, s.normed.p, batch: t, values, threads: threads)  // (T, kvDim) into the cache
         if let bq = b.attnQBias, let bk = b.attnKBias, let bv = b.attnVBias {
             for i in 0..<t {
                 for j in 0..<qDim { s.q.p[i * qDim + j] += bq[j] }
@@ -181,7 +182,7 @@ public final class LlamaModel: @unchecked Sendable {
                               tokens: t, start: start, config: c, threads: threads,
                               halfWeights: emulateLlamaCppRounding)                             // (T, qDim)
         roundForProduct(s.attn.p, t * qDim)
-        QuantMatmul.matmul(b.attnOutput, s.attn.p, batch: t, s.projected.p, threads: threads) // (T, dModel)
+        LlamaProducts.multiply(b.attnOutput, s.attn.p, batch: t, s.projected.p, threads: threads) // (T, dModel)
         for i in 0..<(t * d) { x[i] += s.projected.p[i] }
     }
 
@@ -192,14 +193,14 @@ public final class LlamaModel: @unchecked Sendable {
         let c = config, d = c.dModel, f = c.ffnDim
         for i in 0..<t { rmsNorm(x + i * d, b.ffnNorm, s.normed.p + i * d, d, c.rmsNormEpsilon) }
         roundForProduct(s.normed.p, t * d)
-        QuantMatmul.matmul(b.ffnGate, s.normed.p, batch: t, s.gate.p, threads: threads)  // (T, ffnDim)
-        QuantMatmul.matmul(b.ffnUp, s.normed.p, batch: t, s.up.p, threads: threads)      // (T, ffnDim)
+        LlamaProducts.multiply(b.ffnGate, s.normed.p, batch: t, s.gate.p, threads: threads)  // (T, ffnDim)
+        LlamaProducts.multiply(b.ffnUp, s.normed.p, batch: t, s.up.p, threads: threads)      // (T, ffnDim)
         for i in 0..<(t * f) {
             let g = s.gate.p[i]
             s.gate.p[i] = g / (1 + Foundation.exp(-g)) * s.up.p[i]
         }
         roundForProduct(s.gate.p, t * f)
-        QuantMatmul.matmul(b.ffnDown, s.gate.p, batch: t, s.projected.p, threads: threads) // (T, dModel)
+        LlamaProducts.multiply(b.ffnDown, s.gate.p, batch: t, s.projected.p, threads: threads) // (T, dModel)
         for i in 0..<(t * d) { x[i] += s.projected.p[i] }
     }
 }
