@@ -37,10 +37,10 @@ public final class LlamaKVCache {
 /// One decoder block's weights, named as llama.cpp names them.
 struct LlamaBlockWeights {
     var attnNorm: [Float]
-    var attnQ, attnK, attnV, attnOutput: QuantizedMatrix
+    var attnQ, attnK, attnV, attnOutput: LlamaMatrix
     var attnQBias, attnKBias, attnVBias: [Float]?
     var ffnNorm: [Float]
-    var ffnGate, ffnUp, ffnDown: QuantizedMatrix
+    var ffnGate, ffnUp, ffnDown: LlamaMatrix
 }
 
 /// A Llama-family decoder over a GGUF file's (quantised) weights.
@@ -59,7 +59,7 @@ public final class LlamaModel: @unchecked Sendable {
     public var emulateLlamaCppRounding = false
     let rope: Rope
     let tokenEmbedding: QuantizedMatrix   // (vocab, dModel)
-    let output: QuantizedMatrix           // (vocab, dModel); the embedding when tied
+    let output: LlamaMatrix               // (vocab, dModel); the embedding when tied
     let outputNorm: [Float]
     let blocks: [LlamaBlockWeights]
 
@@ -75,20 +75,21 @@ public final class LlamaModel: @unchecked Sendable {
         config = c
         self.file = file
         tokenizer = try makeTokenizer(gguf: file)
-        func matrix(_ name: String, _ rows: Int, _ columns: Int) throws -> QuantizedMatrix {
+        func matrix(_ name: String, _ rows: Int, _ columns: Int) throws -> LlamaMatrix {
             let t = try file.requireTensor(name)
             guard t.info.rowCount == rows, t.info.rowLength == columns else {
                 throw LlamaError.tensorShape(name: name, expected: [rows, columns], found: [t.info.rowCount, t.info.rowLength])
             }
-            return t.matrix
+            return LlamaMatrix(t.matrix)
         }
         func vector(_ name: String, _ n: Int) throws -> [Float] {
             let t = try file.requireTensor(name)
             guard t.info.elementCount == n else { throw LlamaError.tensorShape(name: name, expected: [n], found: [t.info.elementCount]) }
             return t.dequantized()
         }
-        tokenEmbedding = try matrix(LlamaGGUFName.tokenEmbedding, c.vocabularySize, c.dModel)
-        output = c.tiedOutput ? tokenEmbedding : try matrix(LlamaGGUFName.output, c.vocabularySize, c.dModel)
+        let embedding = try matrix(LlamaGGUFName.tokenEmbedding, c.vocabularySize, c.dModel)
+        tokenEmbedding = embedding.quantized
+        output = c.tiedOutput ? embedding : try matrix(LlamaGGUFName.output, c.vocabularySize, c.dModel)
         outputNorm = try vector(LlamaGGUFName.outputNorm, c.dModel)
         rope = Rope(config: c, frequencyFactors: file.tensor(named: "rope_freqs.weight")?.dequantized())
         blocks = try (0..<c.nLayers).map { l in
@@ -202,6 +203,98 @@ public final class LlamaModel: @unchecked Sendable {
         roundForProduct(s.gate.p, t * f)
         LlamaProducts.multiply(b.ffnDown, s.gate.p, batch: t, s.projected.p, threads: threads) // (T, dModel)
         for i in 0..<(t * d) { x[i] += s.projected.p[i] }
+    }
+}
+
+// MARK: - Causal attention over the KV cache
+
+/// Per (query, head): scores against every cached key up to the query's position, softmax, and
+/// the weighted sum of values. SIMD over the head dimension; (query, head) pairs split across
+/// threads.
+enum LlamaAttention {
+    /// `out[i, h] = softmax(q[i, h] · K[0...start+i, h/groups] / sqrt(headDim)) · V[...]`.
+    /// - Parameters:
+    ///   - q: (T, nHeads·headDim) queries after RoPE.
+    ///   - keys, values: (capacity, nKVHeads·headDim) for the layer, filled up to `start + T`.
+    ///   - out: (T, nHeads·headDim).
+    static func causal(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                       out: UnsafeMutablePointer<Float>, tokens t: Int, start: Int, config c: LlamaConfig, threads: Int,
+                       halfWeights: Bool = false) {
+        let hd = c.headDim, qDim = c.qDim, kvDim = c.kvDim, groups = c.kvGroups, heads = c.nHeads
+        let scale = 1 / Float(hd).squareRoot()
+        let work = t * heads
+        let o = SendablePointer(pointer: out)
+        // A token's attention is cheap at short contexts; only split when there is enough of it.
+        let cost = work * (start + t)
+        let useful = cost < 4096 ? 1 : threads
+        QuantMatmul.parallelChunks(count: work, threads: useful) { range in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: start + t)
+            defer { scores.deallocate() }
+            for item in range {
+                let i = item / heads, h = item % heads, kvh = h / groups
+                let qp = q + i * qDim + h * hd
+                let n = start + i + 1
+                var maxScore = -Float.infinity
+                for j in 0..<n {
+                    let s = dot(qp, keys + j * kvDim + kvh * hd, hd) * scale
+                    scores[j] = s
+                    maxScore = Swift.max(maxScore, s)
+                }
+                var total: Float = 0
+                for j in 0..<n {
+                    let e = Foundation.exp(scores[j] - maxScore)
+                    scores[j] = e
+                    total += e
+                }
+                let inv = 1 / total
+                if halfWeights { for j in 0..<n { scores[j] = Float(Float16(scores[j] * inv)) } }
+                accumulate(scores, values + kvh * hd, stride: kvDim, count: n, hd: hd,
+                           into: o.pointer + i * qDim + h * hd, scale: halfWeights ? 1 : inv)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= n {
+            acc = acc.addingProduct(UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self),
+                                    UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self))
+            i += 16
+        }
+        var s = acc.sum()
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+
+    /// `out = scale · Σ_j weights[j] · v[j]`, with `v[j]` at `values + j * stride`.
+    @inline(__always)
+    static func accumulate(_ weights: UnsafePointer<Float>, _ values: UnsafePointer<Float>, stride: Int, count: Int,
+                           hd: Int, into out: UnsafeMutablePointer<Float>, scale: Float) {
+        if hd == 64 {
+            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+            for j in 0..<count {
+                let w = SIMD16<Float>(repeating: weights[j])
+                let v = UnsafeRawPointer(values + j * stride)
+                a0 = a0.addingProduct(w, v.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self))
+                a1 = a1.addingProduct(w, v.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
+                a2 = a2.addingProduct(w, v.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self))
+                a3 = a3.addingProduct(w, v.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
+            }
+            let s = SIMD16<Float>(repeating: scale)
+            let r = UnsafeMutableRawPointer(out)
+            r.storeBytes(of: a0 * s, toByteOffset: 0, as: SIMD16<Float>.self)
+            r.storeBytes(of: a1 * s, toByteOffset: 64, as: SIMD16<Float>.self)
+            r.storeBytes(of: a2 * s, toByteOffset: 128, as: SIMD16<Float>.self)
+            r.storeBytes(of: a3 * s, toByteOffset: 192, as: SIMD16<Float>.self)
+            return
+        }
+        for k in 0..<hd { out[k] = 0 }
+        for j in 0..<count {
+            let w = weights[j] * scale, v = values + j * stride
+            for k in 0..<hd { out[k] += w * v[k] }
+        }
     }
 }
 
