@@ -36,10 +36,16 @@ public final class LlamaGenerator {
     }
 
     /// Generates a continuation of `prompt` (special tokens such as `<|im_start|>` are parsed).
+    /// BOS is put first when the GGUF asks for it (`tokenizer.ggml.add_bos_token`: Llama 2/3,
+    /// Mistral) and the text does not already start with it.
     public func generate(prompt: String, parameters: GenerationParameters = GenerationParameters(),
                          cancel: CancellationFlag? = nil, onText: ((String) -> Void)? = nil) throws -> GenerationResult {
-        try generate(promptTokens: model.tokenizer.encode(prompt, parseSpecial: true), parameters: parameters,
-                     cancel: cancel, onText: onText)
+        var tokens = model.tokenizer.encode(prompt, parseSpecial: true)
+        if (try? model.file.bool("tokenizer.ggml.add_bos_token")) == true, let bos = model.tokenizer.bosTokenID,
+           tokens.first != bos {
+            tokens.insert(bos, at: 0)
+        }
+        return try generate(promptTokens: tokens, parameters: parameters, cancel: cancel, onText: onText)
     }
 
     /// Generates a continuation of `promptTokens`.

@@ -64,9 +64,11 @@ public final class CancellationFlag: @unchecked Sendable {
 
 /// Picks token ids from logits.
 public struct Sampler {
+    /// As in `GenerationParameters`: 0 is greedy; top-k 0 and top-p 1 keep every token.
     public let temperature: Float, topK: Int, topP: Float
     private var rng: RNG
 
+    /// A sampler whose draws are fixed by `seed`.
     public init(temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0) {
         self.temperature = temperature
         self.topK = topK

@@ -50,22 +50,34 @@ public struct LlamaConfig: Sendable, Equatable {
     /// Architectures this decoder runs (GGUF `general.architecture`).
     public static let supportedArchitectures: Set<String> = ["llama", "mistral", "qwen2"]
 
+    /// GGUF `general.architecture` ("llama", "mistral", "qwen2").
     public var architecture: String
+    /// Tokens in the vocabulary (rows of the embedding and the head).
     public var vocabularySize: Int
+    /// The training context length (the default KV cache size).
     public var contextLength: Int
+    /// Width of the residual stream.
     public var dModel: Int
+    /// Hidden width of the SwiGLU feed-forward.
     public var ffnDim: Int
+    /// Decoder blocks.
     public var nLayers: Int
+    /// Query heads.
     public var nHeads: Int
+    /// Key/value heads (fewer than `nHeads` with grouped-query attention).
     public var nKVHeads: Int
+    /// Width of one head (`attention.key_length`, else `dModel / nHeads`).
     public var headDim: Int
     /// Leading dimensions of each head that RoPE rotates (usually `headDim`).
     public var ropeDimensions: Int
+    /// RoPE base θ (`rope.freq_base`).
     public var ropeFreqBase: Float
+    /// How RoPE positions are stretched (`rope.scaling.*`).
     public var ropeScaling: RopeScaling
     /// NeoX ordering rotates pairs `(i, i + d/2)` (Qwen2); normal ordering `(2i, 2i+1)` (Llama,
     /// whose GGUF conversion permutes Q and K rows to match).
     public var ropeNeoX: Bool
+    /// RMSNorm epsilon.
     public var rmsNormEpsilon: Float
     /// Q, K and V projections carry biases (Qwen2).
     public var attentionBias: Bool
@@ -141,7 +153,9 @@ public struct Rope: Sendable {
     public let frequencies: [Float]
     /// Multiplies cos and sin (1 except for YaRN).
     public let magnitude: Float
+    /// Rotated dimensions per head.
     public let dimensions: Int
+    /// Pair ordering: `(i, i + d/2)` when true, `(2i, 2i+1)` otherwise.
     public let neoX: Bool
 
     /// Frequencies for `config`; `frequencyFactors` (GGUF `rope_freqs.weight`, Llama 3's

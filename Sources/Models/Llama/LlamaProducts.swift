@@ -61,7 +61,7 @@ enum LlamaProducts {
 /// converting f16 per block per row, which the profile showed saturating the shuffle port.
 final class LlamaMatrix: @unchecked Sendable {
     let quantized: QuantizedMatrix
-    /// Q4_1: (rows, blocks, 2) as (d, m); Q8_0: (rows, blocks) as d; nil for other types.
+    /// Q4_1: (rows, 2, blocks), each row's d's then its m's; Q8_0: (rows, blocks) d's; nil otherwise.
     let scales: UnsafeMutablePointer<Float>?
 
     init(_ m: QuantizedMatrix) {
@@ -73,8 +73,8 @@ final class LlamaMatrix: @unchecked Sendable {
             for r in 0..<m.rows {
                 for b in 0..<blocks {
                     let blk = m.row(r) + b * BlockQ4_1.bytes
-                    s[(r * blocks + b) * 2] = loadHalf(blk, BlockQ4_1.d)
-                    s[(r * blocks + b) * 2 + 1] = loadHalf(blk, BlockQ4_1.m)
+                    s[r * blocks * 2 + b] = loadHalf(blk, BlockQ4_1.d)
+                    s[r * blocks * 2 + blocks + b] = loadHalf(blk, BlockQ4_1.m)
                 }
             }
             scales = s
@@ -92,7 +92,8 @@ final class LlamaMatrix: @unchecked Sendable {
 
 /// Four rows at a time share each load of x and keep independent accumulators, so the FMA
 /// latency chain of a one-row kernel no longer bounds the loop. Per row the sum is the same
-/// expression as QuantDot's kernels (d Σ q x + m Σ x per block), in the same block order.
+/// expression as QuantDot's kernels (d Σ q x + m Σ x per block, lanes summed in another order); Q4_1's m Σ x terms are summed
+/// as one SIMD dot after the loop (a per-block scalar update made a serial chain).
 enum LlamaMatvec {
     /// `y = W x` over all rows, split into contiguous chunks of four-row groups per thread.
     static func multiply(_ w: LlamaMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, threads: Int) {
@@ -121,21 +122,23 @@ enum LlamaMatvec {
         while r < rows.upperBound {
             let n = Swift.min(4, rows.upperBound - r)
             var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
-            var offset: SIMD4<Float> = .zero
+            let rows = (r, r + Swift.min(1, n - 1), r + Swift.min(2, n - 1), r + Swift.min(3, n - 1))
+            let sc = (scales + rows.0 * blocks * 2, scales + rows.1 * blocks * 2,
+                      scales + rows.2 * blocks * 2, scales + rows.3 * blocks * 2)
             for b in 0..<blocks {
-                let x0 = QuantDot.x16(x, b * 32), x1 = QuantDot.x16(x, b * 32 + 16), sb = sums[b]
-                @inline(__always) func block(_ i: Int, _ a: inout SIMD16<Float>) {
-                    let row = r + Swift.min(i, n - 1)
+                let x0 = QuantDot.x16(x, b * 32), x1 = QuantDot.x16(x, b * 32 + 16)
+                @inline(__always) func block(_ row: Int, _ d: UnsafePointer<Float>, _ a: inout SIMD16<Float>) {
                     let q = QuantDot.widen(QuantDot.bytes16(w.row(row) + b * BlockQ4_1.bytes, BlockQ4_1.qs))
                     var t = QuantDot.floats(q & 0xF) * x0
                     t = t.addingProduct(QuantDot.floats(q &>> 4), x1)
-                    let sc = scales + (row * blocks + b) * 2
-                    a = a.addingProduct(t, SIMD16(repeating: sc[0]))
-                    offset[i] += sc[1] * sb
+                    a = a.addingProduct(t, SIMD16(repeating: d[b]))
                 }
-                block(0, &acc.0); block(1, &acc.1); block(2, &acc.2); block(3, &acc.3)
+                block(rows.0, sc.0, &acc.0); block(rows.1, sc.1, &acc.1); block(rows.2, sc.2, &acc.2); block(rows.3, sc.3, &acc.3)
             }
-            let totals = SIMD4<Float>(acc.0.sum(), acc.1.sum(), acc.2.sum(), acc.3.sum()) + offset
+            // The offsets' part, m Σx per block, as one dot of the row's m's with x's block sums.
+            let offset = SIMD4<Float>(LlamaAttention.dot(sc.0 + blocks, sums, blocks), LlamaAttention.dot(sc.1 + blocks, sums, blocks),
+                                      LlamaAttention.dot(sc.2 + blocks, sums, blocks), LlamaAttention.dot(sc.3 + blocks, sums, blocks))
+            let totals = SIMD4<Float>(horizontalSum(acc.0), horizontalSum(acc.1), horizontalSum(acc.2), horizontalSum(acc.3)) + offset
             for i in 0..<n { y[r + i] = totals[i] }
             r += 4
         }
@@ -161,7 +164,7 @@ enum LlamaMatvec {
                 }
                 block(0, &acc.0); block(1, &acc.1); block(2, &acc.2); block(3, &acc.3)
             }
-            let totals = SIMD4<Float>(acc.0.sum(), acc.1.sum(), acc.2.sum(), acc.3.sum())
+            let totals = SIMD4<Float>(horizontalSum(acc.0), horizontalSum(acc.1), horizontalSum(acc.2), horizontalSum(acc.3))
             for i in 0..<n { y[r + i] = totals[i] }
             r += 4
         }

@@ -9,9 +9,13 @@ import Tensor
 
 /// One block: RMSNorm → attention → residual, RMSNorm → SwiGLU → residual.
 public final class LlamaTrainableBlock: Module {
-    public let inputLayernorm: Tensor            // (dModel)
-    public let postAttentionLayernorm: Tensor    // (dModel)
+    /// RMSNorm weight before attention (dModel).
+    public let inputLayernorm: Tensor
+    /// RMSNorm weight before the feed-forward (dModel).
+    public let postAttentionLayernorm: Tensor
+    /// Attention projections: q (qDim, dModel), k and v (kvDim, dModel), o (dModel, qDim).
     public let qProj, kProj, vProj, oProj: LoRALinear
+    /// SwiGLU projections: gate and up (ffnDim, dModel), down (dModel, ffnDim).
     public let gateProj, upProj, downProj: LoRALinear
 
     init(inputLayernorm: Tensor, postAttentionLayernorm: Tensor, projections p: [LoRATarget: LoRALinear]) throws {
@@ -65,11 +69,15 @@ public final class LlamaTrainableBlock: Module {
 
 /// A Llama-family decoder whose weights are Float32 Tensors, for training (LoRA or full).
 public final class LlamaTrainable: Module {
+    /// Shape and numerics.
     public let config: LlamaConfig
     let rope: Rope
-    public let embedTokens: Tensor               // (vocab, dModel)
+    /// Token embedding (vocab, dModel); also the head when tied.
+    public let embedTokens: Tensor
+    /// The decoder blocks.
     public let layers: [LlamaTrainableBlock]
-    public let norm: Tensor                      // (dModel)
+    /// Final RMSNorm weight (dModel).
+    public let norm: Tensor
     /// The untied output head (vocab, dModel), or nil when it is `embedTokens`.
     public let lmHead: Tensor?
 
