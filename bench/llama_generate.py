@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Stepwise's Llama decoder against llama.cpp (llama-cpp-python) on SmolLM2-135M-Instruct Q4_1,
+same machine, same run, ratios printed: prompt tokens/s (one 512-token batch) and generated
+tokens/s (128 greedy tokens through the KV cache), at 1 and 2 threads.
+
+  PEER_PY=/work/wt-models/.venv-ref/bin/python python3 bench/llama_generate.py [--rounds 2]
+
+Needs `swift build -c release --build-tests` and scripts/fetch-models.sh first. The Swift side
+runs through the gated XCTest ModelsTests.LlamaBenchTests (LlamaBench.run); the peer runs in its
+own process through this file's `--peer` mode. Best of `--rounds` on each side.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+MODEL = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+TEXT = "The quick brown fox jumps over the lazy dog. "
+
+
+def peer(threads, n_prompt, n_gen, rounds):
+    import llama_cpp
+    import numpy as np
+    llm = llama_cpp.Llama(MODEL, n_ctx=n_prompt + n_gen + 8, n_batch=n_prompt, n_threads=threads,
+                          n_threads_batch=threads, logits_all=False, verbose=False)
+    n_vocab = llm.n_vocab()
+    base = llm.tokenize(TEXT.encode(), add_bos=False, special=False)
+    prompt = [base[i % len(base)] for i in range(n_prompt)]
+    best_p = best_g = float("inf")
+    for _ in range(rounds):
+        llm.reset()
+        t0 = time.perf_counter()
+        llm.eval(prompt)
+        t1 = time.perf_counter()
+        for _ in range(n_gen):
+            last = llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1)
+            tok = int(np.argmax(np.ctypeslib.as_array(last, shape=(n_vocab,))))
+            llm.eval([tok])
+        t2 = time.perf_counter()
+        best_p, best_g = min(best_p, t1 - t0), min(best_g, t2 - t1)
+    return {"threads": threads, "promptTokensPerSecond": n_prompt / best_p, "generatedTokensPerSecond": n_gen / best_g}
+
+
+def stepwise(threads, n_prompt, n_gen, rounds):
+    env = dict(os.environ, STEPWISE_BENCH="1", STEPWISE_BENCH_THREADS=str(threads), STEPWISE_BENCH_PROMPT=str(n_prompt),
+               STEPWISE_BENCH_GENERATE=str(n_gen), STEPWISE_BENCH_ROUNDS=str(rounds),
+               OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "SkylakeX"))
+    out = subprocess.run(["swift", "test", "-c", "release", "--skip-build", "--filter", "ModelsTests.LlamaBenchTests"],
+                         cwd=ROOT, env=env, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("LLAMA_BENCH "):
+            return json.loads(line[len("LLAMA_BENCH "):])[0]
+    raise RuntimeError("Swift benchmark printed no result:\n" + out[-2000:])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--prompt", type=int, default=512)
+    ap.add_argument("--generate", type=int, default=128)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--peer", type=int, help="internal: run the llama.cpp side at this thread count")
+    args = ap.parse_args()
+    if args.peer:
+        print(json.dumps(peer(args.peer, args.prompt, args.generate, args.rounds)))
+        return
+    peer_py = os.environ.get("PEER_PY", sys.executable)
+    rows = []
+    for t in [int(x) for x in args.threads.split(",")]:
+        s = stepwise(t, args.prompt, args.generate, args.rounds)
+        out = subprocess.run([peer_py, __file__, "--peer", str(t), "--prompt", str(args.prompt), "--generate",
+                              str(args.generate), "--rounds", str(args.rounds)], capture_output=True, text=True)
+        p = json.loads(out.stdout.strip().splitlines()[-1])
+        for key, label in [("promptTokensPerSecond", f"prompt {args.prompt} tok/s"),
+                           ("generatedTokensPerSecond", f"generate {args.generate} tok/s")]:
+            row = {"case": label, "threads": t, "stepwise": round(s[key], 1), "llama.cpp": round(p[key], 1),
+                   "ratio": round(s[key] / p[key], 2)}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    print("| case | threads | stepwise | llama.cpp | ratio |\n|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['case']} | {r['threads']} | {r['stepwise']} | {r['llama.cpp']} | {r['ratio']}x |")
+
+
+if __name__ == "__main__":
+    main()
