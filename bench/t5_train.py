@@ -10,6 +10,13 @@ step time. Needs `swift build -c release --build-tests` first; the Swift side ru
 XCTest ModelsTests.T5BenchTests (Sources/Models/T5/T5Bench.swift), the peer in a subprocess of this
 script (`--peer`), each case in its own process. Rounds alternate Stepwise and PyTorch and the best
 round of each side is reported, because the machine is shared and noise only ever slows a run down.
+
+Measured 2026-11-21 22:20-22:37 (torch 2.13.0+cpu, transformers 5.23.0, dropout 0.1, load average 5-9
+on the 2 cores, so absolute numbers are 2-5x under STACK.md's; the ratio is what to read):
+  mini  1 thread: Stepwise 608 tok/s, torch 613 (0.99x)   2 threads: 741 vs 264 (2.8x)
+  small 1 thread: Stepwise 313 tok/s, torch 217 (1.44x)   2 threads: 229 vs 120 (1.9x)
+PyTorch's 2-thread runs suffer most from the other processes (OpenMP spin-waits), so the 2-thread
+ratios overstate Stepwise's lead on an idle machine.
 """
 import argparse
 import json

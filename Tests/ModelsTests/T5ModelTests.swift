@@ -71,6 +71,8 @@ final class T5ModelTests: XCTestCase {
         let model = try T5Model(T5Config.preset(.tiny, vocabSize: 20))
         XCTAssertEqual(try model.shiftRight(try XCTUnwrap(batch.labels)).indexScalars.prefix(6), [0, 8, 7, 6, 5, 1])
         XCTAssertThrowsError(try T5Batch(inputs: [[]]))
+        XCTAssertThrowsError(try T5Batch(inputs: [[3, 1 << 40]]))
+        XCTAssertThrowsError(try T5Batch(inputs: [[3]], targets: [[-5]]))
     }
 
     func testBadInputThrowsTypedErrors() throws {

@@ -38,7 +38,7 @@ public enum T5Bench {
         let optimizer = AdamW(model.trainableParameters(), learningRate: 1e-4, weightDecay: 0.01)
         var rng = RNG(seed: seed &+ 1)
         func tokens(_ count: Int) -> Tensor {
-            Tensor(indices: (0..<count).map { _ in Int32(2 + Int(rng.next() % UInt64(config.vocabSize - 2))) }, shape: [batch, count / batch])
+            Tensor(indices: (0..<count).map { _ in Int32(2 + Int(rng.next() % UInt64(Swift.max(1, config.vocabSize - 2)))) }, shape: [batch, count / batch])
         }
         let inputs = tokens(batch * inputLength), labels = tokens(batch * targetLength)
         var times: [Double] = []

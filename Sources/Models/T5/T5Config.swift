@@ -140,6 +140,7 @@ public struct T5Config: Codable, Equatable, Sendable {
         for (name, value) in positive where value <= 0 {
             throw T5Error.invalidConfig("\(name) must be positive, got \(value)")
         }
+        guard vocabSize <= Int(Int32.max) else { throw T5Error.invalidConfig("vocab_size \(vocabSize) does not fit Int32 token ids") }
         guard relativeAttentionNumBuckets >= 4 else {
             throw T5Error.invalidConfig("relative_attention_num_buckets must be at least 4, got \(relativeAttentionNumBuckets)")
         }

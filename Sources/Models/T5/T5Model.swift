@@ -165,6 +165,10 @@ public struct T5Batch {
         guard !inputs.isEmpty, inputs.allSatisfy({ !$0.isEmpty }) else {
             throw T5Error.invalidInput("a batch needs at least one example and no empty input")
         }
+        let outOfRange = { (id: Int) in id < 0 || id > Int(Int32.max) }
+        if let bad = inputs.joined().first(where: outOfRange) ?? targets?.joined().first(where: { $0 != -100 && outOfRange($0) }) {
+            throw T5Error.invalidInput("token id \(bad) is not a valid id (0...\(Int32.max), or -100 in targets)")
+        }
         let ts = inputs.map(\.count).max() ?? 1
         var ids: [Int32] = [], mask: [Int32] = []
         for row in inputs {
