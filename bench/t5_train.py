@@ -6,8 +6,8 @@
 Cases: mini = d_model 256, 4+4 layers, 4 heads, d_ff 1024, gated GELU, batch 16; small = t5-small's
 shape (512, 6+6, 8 heads, d_ff 2048, ReLU, tied), batch 8; tiny = 128, 2+2, batch 16. Vocabulary
 32128, input 128 + target 64 random tokens, AdamW, training mode. tokens/s = batch * 192 / median
-step time. Needs `swift build -c release --build-tests` first; the Swift side runs through the gated
-XCTest ModelsTests.T5BenchTests (Sources/Models/T5/T5Bench.swift), the peer in a subprocess of this
+step time. Needs `make build` first; the Swift side runs through `stepwise bench t5` (T5Bench in
+Sources/Models/T5/T5Bench.swift), the peer in a subprocess of this
 script (`--peer`), each case in its own process. Rounds alternate Stepwise and PyTorch and the best
 round of each side is reported, because the machine is shared and noise only ever slows a run down.
 
@@ -39,15 +39,12 @@ CASES = {
 
 
 def stepwise(case, threads, steps, dropout):
-    env = dict(os.environ, STEPWISE_BENCH="1", STEPWISE_BENCH_CASE=case, STEPWISE_BENCH_THREADS=str(threads),
-               STEPWISE_BENCH_STEPS=str(steps), STEPWISE_BENCH_DROPOUT=str(dropout),
-               OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "SkylakeX"))
-    out = subprocess.run(["swift", "test", "-c", "release", "--skip-build", "--filter", "ModelsTests.T5BenchTests"],
-                         cwd=ROOT, env=env, capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        if line.startswith("BENCH "):
-            return json.loads(line[6:])
-    raise RuntimeError("Stepwise benchmark printed no result:\n" + out[-2000:])
+    binary = os.environ.get("STEPWISE", os.path.join(ROOT, ".build", "release", "stepwise"))
+    out = subprocess.run([binary, "bench", "t5", "--case", case, "--threads", str(threads), "--steps", str(steps),
+                          "--dropout", str(dropout)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("Stepwise benchmark failed:\n" + out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def peer(case, threads, steps, dropout, warmup=1):

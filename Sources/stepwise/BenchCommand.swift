@@ -1,12 +1,14 @@
 // `stepwise bench ...`: the Swift side of the benchmarks in bench/. Each case prints one JSON
 // line; the Python drivers there run the peer in the same run and print the ratios.
 import ArgumentParser
+import Foundation
+import Models
 import NN
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Run one engine benchmark case and print a JSON line.",
-        subcommands: [Gemm.self, Block.self])
+        subcommands: [Gemm.self, Block.self, T5.self])
 
     struct Gemm: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Square sgemm GFLOP/s.")
@@ -27,6 +29,24 @@ struct BenchCommand: ParsableCommand {
         func run() {
             print(EngineBench.jsonLine(EngineBench.transformerStep(
                 dModel: dModel, heads: heads, batch: batch, seq: seq, threads: threads, steps: steps)))
+        }
+    }
+
+    struct T5: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "t5", abstract: "T5 training steps (AdamW, 128 input + 64 target tokens).")
+        @Option(name: .customLong("case"), help: "tiny, mini (d_model 256, 4+4, batch 16) or small (t5-small, batch 8).")
+        var name = "mini"
+        @Option(help: "Threads.") var threads = 2
+        @Option(help: "Timed steps.") var steps = 3
+        @Option(help: "Dropout rate (the config's own when omitted).") var dropout: Float?
+        func run() throws {
+            guard var (config, batch) = T5Bench.standardCase(name) else {
+                throw ValidationError("unknown case \(name): use tiny, mini or small")
+            }
+            if let dropout { config.dropoutRate = dropout }
+            let result = try T5Bench.train(config: config, batch: batch, steps: steps, threads: threads)
+            print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
         }
     }
 }
