@@ -19,10 +19,10 @@ final class RealModelTensorTests: XCTestCase {
 
     func testDequantisedStatistics() throws {
         guard let file = RealModel.require() else { return }
-        let embedding = stats(try file.requireTensor("token_embd.weight").dequantized())
-        XCTAssertTrue(embedding.finite)
-        XCTAssertLessThan(abs(embedding.mean), 0.01)
-        XCTAssertTrue((0.02...0.5).contains(embedding.std), "token_embd std \(embedding.std)")
+        let embeddingStats = stats(try file.requireTensor("token_embd.weight").dequantized())
+        XCTAssertTrue(embeddingStats.finite)
+        XCTAssertLessThan(abs(embeddingStats.mean), 0.01)
+        XCTAssertTrue((0.02...0.5).contains(embeddingStats.std), "token_embd std \(embeddingStats.std)")
         for layer in [0, 15, 29] {
             for part in ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] {
                 let s = stats(try file.requireTensor("blk.\(layer).\(part).weight").dequantized())
@@ -37,5 +37,9 @@ final class RealModelTensorTests: XCTestCase {
         // The row helpers agree with the whole-tensor dequantisation.
         let t = try file.requireTensor("blk.3.ffn_gate.weight")
         XCTAssertEqual(t.dequantizedRow(7), Array(t.dequantized()[7 * 576..<8 * 576]))
+        let embedding = try file.requireTensor("token_embd.weight")
+        var row = [Float](repeating: .nan, count: 576)
+        row.withUnsafeMutableBufferPointer { if let p = $0.baseAddress { embedding.dequantizeRow(49151, into: p) } }
+        XCTAssertEqual(row, embedding.dequantizedRow(49151))
     }
 }

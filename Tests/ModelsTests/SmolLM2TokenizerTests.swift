@@ -117,6 +117,11 @@ final class SmolLM2TokenizerTests: XCTestCase {
 
     func testRandomTextRoundTrips() throws {
         guard let tok = requireTokenizer() else { return }
+        // One 20,000-letter piece: the merge queue keeps this fast.
+        let long = String(repeating: "a", count: 20_000) + " " + String(repeating: "xyz", count: 5000)
+        let start = Date()
+        XCTAssertEqual(tok.decode(tok.encode(long)), long)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
         var rng = SeededRNG(seed: 17)
         let alphabet = Array("abcXYZ 019.,'!?\n\t  éß日本😀👍🏽\u{0301}<|>_")
         for _ in 0..<300 {

@@ -46,6 +46,13 @@ final class TokenizerUnitTests: XCTestCase {
         XCTAssertEqual(tok.decode(tok.encode("hello hex")), "hello hex")
         XCTAssertEqual(tok.decode([1] + tok.encode("hello"), skipSpecial: true), "hello")
         XCTAssertEqual(tok.decode(tok.encode("héllo")), "héllo")  // é only through bytes
+        // A long text is one merge run (spaces are ▁, not split points): it must stay fast.
+        let long = String(repeating: "hello hex ", count: 3000)
+        let start = Date()
+        let ids = tok.encode(long)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        XCTAssertEqual(ids.count, 3000 * 4 + 1)  // ▁hello ▁ he <0x78> per unit, and the final ▁
+        XCTAssertEqual(tok.decode(ids), long)
     }
 
     func testSentencePieceBPEFromGGUF() throws {

@@ -39,6 +39,13 @@ public struct GGUFTensor: @unchecked Sendable {
         return out
     }
 
+    /// Dequantises row `row` into `destination` (`info.rowLength` floats), without allocating;
+    /// e.g. one token's embedding.
+    public func dequantizeRow(_ row: Int, into destination: UnsafeMutablePointer<Float>) {
+        precondition(row >= 0 && row < info.rowCount, "row \(row) outside 0..<\(info.rowCount) of '\(info.name)'")
+        info.type.traits.dequantizeRow(rowData(row), destination, info.rowLength)
+    }
+
     /// The tensor viewed as a quantised matrix for `matvec`/`matmul` kernels.
     public var matrix: QuantizedMatrix {
         QuantizedMatrix(type: info.type, rows: info.rowCount, columns: info.rowLength,

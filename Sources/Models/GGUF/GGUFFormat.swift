@@ -106,7 +106,7 @@ public enum GGUFValue: Sendable, Equatable {
 
 /// Where one tensor lives in a GGUF file.
 public struct GGUFTensorInfo: Sendable, Equatable {
-    /// The tensor's name, e.g. `blk.0.ffnUp` is stored as `blk.0.ffn_up.weight`.
+    /// The tensor's name as stored, e.g. `blk.0.ffn_up.weight`.
     public let name: String
     /// Dimensions, fastest-varying first: `dims[0]` is the length of one row.
     public let dims: [Int]

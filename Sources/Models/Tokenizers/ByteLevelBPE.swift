@@ -157,7 +157,8 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     }
 
     /// BPE on one pre-token: start from one symbol per byte, merge the best-ranked adjacent pair
-    /// (leftmost on ties) until no pair has a merge.
+    /// (leftmost on ties) until no pair has a merge. Pairs wait in a priority queue, as in
+    /// llama.cpp, so a long piece (a run of one letter, a base64 blob) stays O(n log n).
     private func encodePiece(_ piece: Substring, into out: inout [Int]) {
         let bytes = Array(piece.utf8)
         if ignoreMerges, let whole = tokenIDs[ByteLevelMap.encode(bytes)] {
@@ -170,18 +171,35 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
             let id = byteTokens[Int(b)]
             if id >= 0 { symbols.append(id) }
         }
-        while symbols.count > 1 {
-            var bestRank = Int32.max, bestIndex = -1, bestMerged: Int32 = 0
-            for i in 0..<symbols.count - 1 {
-                if let m = merges[MergePair(left: symbols[i], right: symbols[i + 1])], m.rank < bestRank {
-                    bestRank = m.rank; bestIndex = i; bestMerged = m.merged
-                }
-            }
-            if bestIndex < 0 { break }
-            symbols[bestIndex] = bestMerged
-            symbols.remove(at: bestIndex + 1)
+        guard symbols.count > 1 else { out.append(contentsOf: symbols.map(Int.init)); return }
+        // Linked list over `symbols`; a merged-away symbol is marked -1.
+        var prev = symbols.indices.map { $0 - 1 }, next = symbols.indices.map { $0 + 1 }
+        next[symbols.count - 1] = -1
+        var queue = BigramQueue()
+        func tryAdd(_ left: Int, _ right: Int) {
+            guard left >= 0, right >= 0,
+                  let m = merges[MergePair(left: symbols[left], right: symbols[right])] else { return }
+            // `size` records the merged id, so a stale pair (either side changed) is recognised.
+            queue.push(Bigram(left: left, right: right, score: -Float(m.rank), size: Int(m.merged)))
         }
-        for s in symbols { out.append(Int(s)) }
+        for i in 1..<symbols.count { tryAdd(i - 1, i) }
+        while let bigram = queue.pop() {
+            let (left, right) = (bigram.left, bigram.right)
+            guard symbols[left] >= 0, symbols[right] >= 0, next[left] == right,
+                  let m = merges[MergePair(left: symbols[left], right: symbols[right])],
+                  Int(m.merged) == bigram.size else { continue }
+            symbols[left] = m.merged
+            symbols[right] = -1
+            next[left] = next[right]
+            if next[right] >= 0 { prev[next[right]] = left }
+            tryAdd(prev[left], left)
+            tryAdd(left, next[left])
+        }
+        var i = 0
+        while i >= 0 {
+            out.append(Int(symbols[i]))
+            i = next[i]
+        }
     }
 
     public func decode(_ ids: [Int], skipSpecial: Bool) -> String {

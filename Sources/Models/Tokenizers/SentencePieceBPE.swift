@@ -94,26 +94,51 @@ public final class SentencePieceBPETokenizer: Tokenizer, @unchecked Sendable {
         return out
     }
 
-    /// Greedy best-score pair merging over characters, then byte fallback for leftovers.
+    /// Best-score pair merging over characters (a priority queue of candidate pairs, as
+    /// llama.cpp's `llm_tokenizer_spm`, so long texts stay O(n log n)), then byte fallback.
     private func encodeEscaped(_ chars: [Unicode.Scalar], into out: inout [Int]) {
-        var symbols: [String] = chars.map { String($0) }
-        while symbols.count > 1 {
-            var bestScore = -Float.infinity, bestIndex = -1
-            for i in 0..<symbols.count - 1 {
-                if let id = tokenIDs[symbols[i] + symbols[i + 1]], scores[id] > bestScore {
-                    bestScore = scores[id]; bestIndex = i
+        guard !chars.isEmpty else { return }
+        // Symbols form a linked list over `chars`; a merged-away symbol has length 0.
+        let start = Array(chars.indices)
+        var length = [Int](repeating: 1, count: chars.count)
+        var prev = chars.indices.map { $0 - 1 }, next = chars.indices.map { $0 + 1 }
+        next[chars.count - 1] = -1
+        var queue = BigramQueue()
+        func text(_ from: Int, _ count: Int) -> String {
+            var view = String.UnicodeScalarView()
+            view.append(contentsOf: chars[from..<from + count])
+            return String(view)
+        }
+        func tryAdd(_ left: Int, _ right: Int) {
+            guard left >= 0, right >= 0 else { return }
+            let size = length[left] + length[right]
+            guard let id = tokenIDs[text(start[left], size)] else { return }
+            queue.push(Bigram(left: left, right: right, score: scores[id], size: size))
+        }
+        for i in 1..<chars.count { tryAdd(i - 1, i) }
+        while let bigram = queue.pop() {
+            let (left, right) = (bigram.left, bigram.right)
+            // Skip pairs whose symbols have changed since they were queued.
+            guard length[left] > 0, length[right] > 0, length[left] + length[right] == bigram.size else { continue }
+            length[left] += length[right]
+            length[right] = 0
+            next[left] = next[right]
+            if next[right] >= 0 { prev[next[right]] = left }
+            tryAdd(prev[left], left)
+            tryAdd(left, next[left])
+        }
+        var i = 0
+        while i >= 0 {
+            let symbol = text(start[i], length[i])
+            if let id = tokenIDs[symbol] {
+                out.append(id)
+            } else {
+                for b in symbol.utf8 {
+                    let id = byteTokens[Int(b)]
+                    if id >= 0 { out.append(id) } else if let unk = unknownTokenID { out.append(unk) }
                 }
             }
-            if bestIndex < 0 { break }
-            symbols[bestIndex] += symbols[bestIndex + 1]
-            symbols.remove(at: bestIndex + 1)
-        }
-        for symbol in symbols {
-            if let id = tokenIDs[symbol] { out.append(id); continue }
-            for b in symbol.utf8 {
-                let id = byteTokens[Int(b)]
-                if id >= 0 { out.append(id) } else if let unk = unknownTokenID { out.append(unk) }
-            }
+            i = next[i]
         }
     }
 
@@ -142,5 +167,53 @@ public final class SentencePieceBPETokenizer: Tokenizer, @unchecked Sendable {
     static func byteValue(_ text: String) -> UInt8? {
         guard text.count == 6, text.hasPrefix("<0x"), text.hasSuffix(">") else { return nil }
         return UInt8(text.dropFirst(3).prefix(2), radix: 16)
+    }
+}
+
+/// A candidate merge of two adjacent symbols.
+struct Bigram {
+    let left: Int
+    let right: Int
+    let score: Float
+    let size: Int
+
+    /// Pops first: the higher score, then the leftmost.
+    func before(_ other: Bigram) -> Bool {
+        score > other.score || (score == other.score && left < other.left)
+    }
+}
+
+/// A binary max-heap of bigrams ordered by `Bigram.before`.
+struct BigramQueue {
+    private var items: [Bigram] = []
+
+    mutating func push(_ item: Bigram) {
+        items.append(item)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child].before(items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Bigram? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var parent = 0
+            while true {
+                let l = 2 * parent + 1, r = l + 1
+                var best = parent
+                if l < items.count, items[l].before(items[best]) { best = l }
+                if r < items.count, items[r].before(items[best]) { best = r }
+                if best == parent { break }
+                items.swapAt(parent, best)
+                parent = best
+            }
+        }
+        return top
     }
 }

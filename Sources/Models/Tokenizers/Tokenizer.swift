@@ -64,12 +64,12 @@ enum TextFragment: Equatable {
 /// Finds special tokens in text, longest match first at each position.
 struct SpecialTokenMatcher: Sendable {
     /// Candidates by first character, longest first.
-    private let byFirst: [Character: [(text: String, id: Int)]]
+    private let byFirst: [Unicode.Scalar: [(text: String, id: Int)]]
 
     init(_ specials: [(text: String, id: Int)]) {
-        var table: [Character: [(text: String, id: Int)]] = [:]
+        var table: [Unicode.Scalar: [(text: String, id: Int)]] = [:]
         for s in specials {
-            guard let first = s.text.first else { continue }
+            guard let first = s.text.unicodeScalars.first else { continue }
             table[first, default: []].append(s)
         }
         byFirst = table.mapValues { $0.sorted { $0.text.utf8.count > $1.text.utf8.count } }
@@ -86,7 +86,7 @@ struct SpecialTokenMatcher: Sendable {
         var runStart = scalars.startIndex
         var i = scalars.startIndex
         while i < scalars.endIndex {
-            if let candidates = byFirst[Character(scalars[i])],
+            if let candidates = byFirst[scalars[i]],
                let hit = candidates.first(where: { scalars[i...].starts(with: $0.text.unicodeScalars) }) {
                 if runStart < i { out.append(.text(Substring(scalars[runStart..<i]))) }
                 out.append(.token(hit.id))
