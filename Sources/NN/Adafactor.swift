@@ -6,7 +6,7 @@
 import Foundation
 import Tensor
 
-/// Adafactor with transformers' semantics and defaults.
+/// Adafactor with transformers' semantics and defaults (Float32 parameters; pointer loops, no per-step arrays).
 public final class Adafactor: Optimizer {
     public let parameters: [(String, Tensor)]
     /// Used only when `relativeStep` is false.
@@ -65,69 +65,85 @@ public final class Adafactor: Optimizer {
 
     public func step() {
         for (i, (_, p)) in parameters.enumerated() {
-            guard let gt = gradientBuffer(p) else { continue }
-            let g = gt.scalars
-            var w = p.scalars
-            let n = w.count
+            guard let g = gradientBuffer(p), p.dtype == .float32 else { continue }
             slots[i].step += 1
             let t = slots[i].step
-            slots[i].rms = rms(w)
-            let lr = stepSize(step: t, rms: slots[i].rms)
-            let beta2t = 1 - Foundation.pow(Float(t), decayRate)
-            var update = [Float](repeating: 0, count: n)
-            if let rowT = slots[i].row, let colT = slots[i].col {
-                let c = p.shape[p.rank - 1], r = p.shape[p.rank - 2], batches = n / Swift.max(r * c, 1)
-                var row = rowT.scalars, col = colT.scalars
-                for b in 0..<batches {
-                    let base = b * r * c
-                    for ri in 0..<r {
-                        var s: Float = 0
-                        for ci in 0..<c { s += g[base + ri * c + ci] * g[base + ri * c + ci] + eps1 }
-                        row[b * r + ri] = beta2t * row[b * r + ri] + (1 - beta2t) * (s / Float(c))
-                    }
-                    for ci in 0..<c {
-                        var s: Float = 0
-                        for ri in 0..<r { s += g[base + ri * c + ci] * g[base + ri * c + ci] + eps1 }
-                        col[b * c + ci] = beta2t * col[b * c + ci] + (1 - beta2t) * (s / Float(r))
-                    }
-                    var rowMean: Float = 0
-                    for ri in 0..<r { rowMean += row[b * r + ri] }
-                    rowMean /= Float(r)
-                    for ri in 0..<r {
-                        let rFactor = 1 / (row[b * r + ri] / rowMean).squareRoot()
-                        for ci in 0..<c {
-                            let k = base + ri * c + ci
-                            update[k] = rFactor * (1 / col[b * c + ci].squareRoot()) * g[k]
+            let n = p.count
+            let update = Tensor.zeros([n])                                   // (n)
+            p.withUnsafeMutableFloats { w in g.withUnsafeMutableFloats { gr in update.withUnsafeMutableFloats { u in
+                guard let wp = w.baseAddress, let gp = gr.baseAddress, let up = u.baseAddress else { return }
+                slots[i].rms = rms(wp, n)
+                let lr = stepSize(step: t, rms: slots[i].rms)
+                let beta2t = 1 - Foundation.pow(Float(t), decayRate)
+                if let rowT = slots[i].row, let colT = slots[i].col {
+                    let c = p.shape[p.rank - 1], r = p.shape[p.rank - 2]
+                    rowT.withUnsafeMutableFloats { row in colT.withUnsafeMutableFloats { col in
+                        guard let rowp = row.baseAddress, let colp = col.baseAddress else { return }
+                        factoredUpdate(gp, up, rowp, colp, batches: n / Swift.max(r * c, 1), r: r, c: c, beta2t: beta2t)
+                    } }
+                } else if let fullT = slots[i].full {
+                    fullT.withUnsafeMutableFloats { v in
+                        guard let vp = v.baseAddress else { return }
+                        for k in 0..<n {
+                            vp[k] = beta2t * vp[k] + (1 - beta2t) * (gp[k] * gp[k] + eps1)
+                            up[k] = (1 / vp[k].squareRoot()) * gp[k]
                         }
                     }
                 }
-                rowT.assign(row)
-                colT.assign(col)
-            } else if let fullT = slots[i].full {
-                var v = fullT.scalars
-                for k in 0..<n {
-                    v[k] = beta2t * v[k] + (1 - beta2t) * (g[k] * g[k] + eps1)
-                    update[k] = (1 / v[k].squareRoot()) * g[k]
+                let scale = lr / Swift.max(1, rms(up, n) / clipThreshold)
+                for k in 0..<n { up[k] *= scale }
+                if let b1 = beta1, let avgT = slots[i].avg {
+                    avgT.withUnsafeMutableFloats { avg in
+                        guard let ap = avg.baseAddress else { return }
+                        for k in 0..<n { ap[k] = b1 * ap[k] + (1 - b1) * up[k]; up[k] = ap[k] }
+                    }
                 }
-                fullT.assign(v)
-            }
-            let clip = Swift.max(1, rms(update) / clipThreshold)
-            for k in 0..<n { update[k] = update[k] / clip * lr }
-            if let b1 = beta1, let avgT = slots[i].avg {
-                var avg = avgT.scalars
-                for k in 0..<n { avg[k] = b1 * avg[k] + (1 - b1) * update[k]; update[k] = avg[k] }
-                avgT.assign(avg)
-            }
-            if weightDecay != 0 { for k in 0..<n { w[k] += w[k] * (-weightDecay * lr) } }
-            for k in 0..<n { w[k] -= update[k] }
-            p.assign(w)
+                let decay = -weightDecay * lr
+                if weightDecay != 0 { for k in 0..<n { wp[k] += wp[k] * decay } }
+                for k in 0..<n { wp[k] -= up[k] }
+            } } }
         }
     }
 
-    private func rms(_ x: [Float]) -> Float {
+    /// Factored second moments over (batches, r, c): row/column running means of g^2 + eps1,
+    /// then update = g / sqrt(row / mean(row) * col) (transformers' _approx_sq_grad).
+    private func factoredUpdate(_ g: UnsafeMutablePointer<Float>, _ u: UnsafeMutablePointer<Float>,
+                                _ row: UnsafeMutablePointer<Float>, _ col: UnsafeMutablePointer<Float>,
+                                batches: Int, r: Int, c: Int, beta2t: Float) {
+        let colSums = Tensor.zeros([c])
+        colSums.withUnsafeMutableFloats { sums in
+            guard let cs = sums.baseAddress else { return }
+            for b in 0..<batches {
+                let base = g + b * r * c, rowb = row + b * r, colb = col + b * c
+                for k in 0..<c { cs[k] = 0 }
+                for ri in 0..<r {
+                    let gr = base + ri * c
+                    var s: Float = 0
+                    for k in 0..<c {
+                        let q = gr[k] * gr[k] + eps1
+                        s += q
+                        cs[k] += q
+                    }
+                    rowb[ri] = beta2t * rowb[ri] + (1 - beta2t) * (s / Float(c))
+                }
+                for k in 0..<c { colb[k] = beta2t * colb[k] + (1 - beta2t) * (cs[k] / Float(r)) }
+                var rowMean: Float = 0
+                for ri in 0..<r { rowMean += rowb[ri] }
+                rowMean /= Float(r)
+                for k in 0..<c { cs[k] = 1 / colb[k].squareRoot() }           // column factors
+                for ri in 0..<r {
+                    let rFactor = 1 / (rowb[ri] / rowMean).squareRoot()
+                    let gr = base + ri * c, ur = u + b * r * c + ri * c
+                    for k in 0..<c { ur[k] = rFactor * cs[k] * gr[k] }
+                }
+            }
+        }
+    }
+
+    private func rms(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
         var s: Float = 0
-        for v in x { s += v * v }
-        return s.squareRoot() / Float(Swift.max(x.count, 1)).squareRoot()
+        for k in 0..<n { s += x[k] * x[k] }
+        return s.squareRoot() / Float(Swift.max(n, 1)).squareRoot()
     }
 
     public func stateDict() -> [String: Tensor] {

@@ -29,8 +29,15 @@ extension Optimizer {
 public func clipGradNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
     var total = 0.0
     for p in parameters {
-        guard let g = p.grad else { continue }
-        for x in g.scalars { total += Double(x) * Double(x) }
+        guard let g = gradientBuffer(p) else { continue }
+        g.withUnsafeMutableFloats { values in
+            var partial: Float = 0
+            for (k, x) in values.enumerated() {
+                partial += x * x
+                if k & 4095 == 4095 { total += Double(partial); partial = 0 }   // blocks keep Float error small
+            }
+            total += Double(partial)
+        }
     }
     let norm = Float(total.squareRoot())
     let scale = maxNorm / (norm + 1e-6)

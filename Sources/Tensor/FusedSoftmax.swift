@@ -23,6 +23,16 @@ enum SoftmaxKernels {
         return s
     }
 
+    /// sum(exp(x - m)) of a row without storing the exponentials (cross-entropy over a vocabulary).
+    @inline(__always) static func expSum(_ x: UnsafePointer<Float>, _ m: Float, _ n: Int) -> Float {
+        var acc = Vec(), i = 0
+        let mv = Vec(repeating: m)
+        while i + 16 <= n { acc += VMath.exp(VMath.load(x + i) - mv); i += 16 }
+        var s = acc.sum()
+        while i < n { s += Foundation.exp(x[i] - m); i += 1 }
+        return s
+    }
+
     /// softmax (log == false) or log-softmax of each row of (rows, n).
     static func forward(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ rows: Range<Int>, _ n: Int, log: Bool) {
         for r in rows {
@@ -82,6 +92,15 @@ extension Tensor {
         return out.recorded(log ? .logSoftmax : .softmax, [self], saved: [out.detached()])
     }
 
+    /// Softmax (or log-softmax) of each last-axis row by the scalar reference kernel (test hook).
+    public func referenceSoftmax(log: Bool) -> Tensor {
+        let n = shape.last ?? 1, values = scalars
+        let rows = stride(from: 0, to: values.count, by: Swift.max(n, 1)).flatMap {
+            SoftmaxKernels.reference(Array(values[$0..<($0 + n)]), log: log)
+        }
+        return Tensor(rows, shape: shape)
+    }
+
     /// exp(x) / sum(exp(x)) along `axis`, computed stably in one pass per row.
     public func softmax(axis: Int = -1) -> Tensor { alongLastAxis(axis) { $0.softmaxLast(log: false) } }
 
@@ -111,8 +130,7 @@ extension Tensor {
                 if target == ignoreIndex { pl.p[r] = 0; pr.p[r] = 0; continue }
                 precondition(target >= 0 && Int(target) < v, "crossEntropy: target \(target) out of range 0..<\(v)")
                 let m = SoftmaxKernels.rowMax(xp, v)
-                var s: Float = 0, total: Float = 0
-                for i in 0..<v { s += Foundation.exp(xp[i] - m); total += xp[i] }
+                let s = SoftmaxKernels.expSum(xp, m, v), total = VMath.sum(xp, v)
                 let l = m + Foundation.log(s)
                 pl.p[r] = l
                 pr.p[r] = (1 - eps) * (l - xp[Int(target)]) + eps * (l - total / Float(v))

@@ -129,6 +129,12 @@ extension Tensor {
                                         offset: kept.offset)
     }
 
+    /// Sum (or max) of each last-axis row by the scalar reference kernel (test hook).
+    public func referenceRowReduce(max useMax: Bool) -> Tensor {
+        let n = shape.last ?? 1
+        return Tensor(ReduceKernels.rowsReference(useMax ? .max : .sum, scalars, n), shape: Array(shape.dropLast()))
+    }
+
     /// Sum over `axes` (all when nil).
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let ax = normalizedAxes(axes)

@@ -34,6 +34,36 @@ final class KernelTests: XCTestCase {
         XCTAssertTrue(edges[4].isFinite && edges[4] > 1e38)
     }
 
+    func testRowKernelsMatchScalarReference() {
+        var rng = RNG(seed: 2)
+        for n in [1, 7, 16, 33, 100] {
+            let x = rng.normal([5, n], std: 3)
+            assertClose(x.softmax(axis: -1).scalars, x.referenceSoftmax(log: false).scalars, atol: 1e-6, rtol: 1e-5, "softmax \(n)")
+            assertClose(x.logSoftmax(axis: -1).scalars, x.referenceSoftmax(log: true).scalars, atol: 1e-5, rtol: 1e-5, "log \(n)")
+            assertClose(x.sum(axis: -1).scalars, x.referenceRowReduce(max: false).scalars, atol: 1e-4, rtol: 1e-5, "sum \(n)")
+            XCTAssertEqual(x.max(axis: -1).scalars, x.referenceRowReduce(max: true).scalars, "max \(n)")
+        }
+    }
+
+    func testCrossEntropyOverWideVocabularyMatchesLogSoftmax() {
+        var rng = RNG(seed: 8)
+        let logits = rng.normal([4, 100], std: 3)
+        logits.requiresGrad = true
+        let targets: [Int32] = [3, 99, -100, 50]
+        let loss = logits.crossEntropy(targets: Tensor(indices: targets, shape: [4]), labelSmoothing: 0.2)
+        let logp = logits.detached().logSoftmax(axis: -1).scalars
+        var expected: Float = 0
+        for (r, t) in targets.enumerated() where t >= 0 {
+            let row = logp[(r * 100)..<(r * 100 + 100)]
+            expected += -0.8 * row[r * 100 + Int(t)] - 0.2 * row.reduce(0, +) / 100
+        }
+        XCTAssertEqual(loss.item(), expected / 3, accuracy: 1e-4)
+        loss.backward()
+        let grad = logits.grad?.scalars ?? []
+        XCTAssertEqual(grad[200..<300].reduce(0) { $0 + abs($1) }, 0)       // ignored row
+        XCTAssertEqual(grad[0..<100].reduce(0, +), 0, accuracy: 1e-5)        // rows of a softmax gradient sum to 0
+    }
+
     func testBroadcastArithmeticValues() {
         let a = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3])
         let b = Tensor([10, 20, 30], shape: [3])
