@@ -220,36 +220,42 @@ enum LlamaAttention {
     static func causal(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                        out: UnsafeMutablePointer<Float>, tokens t: Int, start: Int, config c: LlamaConfig, threads: Int,
                        halfWeights: Bool = false) {
-        let hd = c.headDim, qDim = c.qDim, kvDim = c.kvDim, groups = c.kvGroups, heads = c.nHeads
+        let hd = c.headDim, qDim = c.qDim, kvDim = c.kvDim, groups = c.kvGroups, kvHeads = c.nKVHeads
         let scale = 1 / Float(hd).squareRoot()
-        let work = t * heads
+        // One item per (query, KV head): the group's query heads (contiguous in q) score each key
+        // while its row is in L1, and their dots are independent chains instead of one.
+        let work = t * kvHeads
         let o = SendablePointer(pointer: out)
         // A token's attention is cheap at short contexts; only split when there is enough of it.
-        let cost = work * (start + t)
-        let useful = cost < 4096 ? 1 : threads
+        let useful = work * groups * (start + t) < 4096 ? 1 : threads
         QuantMatmul.parallelChunks(count: work, threads: useful) { range in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: start + t)
+            let capacity = start + t
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: groups * capacity)   // (groups, n)
             defer { scores.deallocate() }
             for item in range {
-                let i = item / heads, h = item % heads, kvh = h / groups
-                let qp = q + i * qDim + h * hd
+                let i = item / kvHeads, g = item % kvHeads
+                let firstHead = g * groups
+                let qp = q + i * qDim + firstHead * hd
                 let n = start + i + 1
-                var maxScore = -Float.infinity
                 for j in 0..<n {
-                    let s = dot(qp, keys + j * kvDim + kvh * hd, hd) * scale
-                    scores[j] = s
-                    maxScore = Swift.max(maxScore, s)
+                    let kp = keys + j * kvDim + g * hd
+                    for h in 0..<groups { scores[h * capacity + j] = dot(qp + h * hd, kp, hd) * scale }
                 }
-                var total: Float = 0
-                for j in 0..<n {
-                    let e = Foundation.exp(scores[j] - maxScore)
-                    scores[j] = e
-                    total += e
+                for h in 0..<groups {
+                    let row = scores + h * capacity
+                    var maxScore = -Float.infinity
+                    for j in 0..<n { maxScore = Swift.max(maxScore, row[j]) }
+                    var total: Float = 0
+                    for j in 0..<n {
+                        let e = Foundation.exp(row[j] - maxScore)
+                        row[j] = e
+                        total += e
+                    }
+                    let inv = 1 / total
+                    if halfWeights { for j in 0..<n { row[j] = Float(Float16(row[j] * inv)) } }
+                    accumulate(row, values + g * hd, stride: kvDim, count: n, hd: hd,
+                               into: o.pointer + i * qDim + (firstHead + h) * hd, scale: halfWeights ? 1 : inv)
                 }
-                let inv = 1 / total
-                if halfWeights { for j in 0..<n { scores[j] = Float(Float16(scores[j] * inv)) } }
-                accumulate(scores, values + kvh * hd, stride: kvDim, count: n, hd: hd,
-                           into: o.pointer + i * qDim + h * hd, scale: halfWeights ? 1 : inv)
             }
         }
     }
