@@ -93,11 +93,11 @@ extension VocabularyTrainer {
 
         var model = UnigramModel(characters: characters, seeds: Array(seeds))
         while true {
-            for _ in 0..<emIterations { model.reestimate(words: words, counts: counts, dropRare: true) }
+            for _ in 0..<emIterations { model.reestimate(words: words, counts: counts, keepAtLeast: target) }
             if model.pieces.count <= target { break }
             model.prune(to: max(target, Int(Double(model.pieces.count) * 0.75)), words: words, counts: counts)
         }
-        model.reestimate(words: words, counts: counts, dropRare: false)
+        model.reestimate(words: words, counts: counts, keepAtLeast: target)
 
         var pieces = specials.enumerated().map { i, text in
             SentencePieceModel.Piece(text: text, score: 0, type: text == "<unk>" ? .unknown : specialType(i))
@@ -150,8 +150,9 @@ struct UnigramModel {
     }
 
     /// One EM pass: expected piece counts by forward-backward over each word's lattice, then
-    /// log(count / total). With `dropRare`, pieces expected less than half a time go (not characters).
-    mutating func reestimate(words: [[Unicode.Scalar]], counts: [Double], dropRare: Bool) {
+    /// log(count / total). Pieces expected less than half a time go (never characters), but the
+    /// most expected of them come back while fewer than `keepAtLeast` pieces remain.
+    mutating func reestimate(words: [[Unicode.Scalar]], counts: [Double], keepAtLeast: Int) {
         var expected = [Double](repeating: 0, count: pieces.count)
         for (w, word) in words.enumerated() {
             let edges = lattice(word)
@@ -168,8 +169,12 @@ struct UnigramModel {
                 expected[e.piece] += counts[w] * exp(alpha[e.start] + scores[e.piece] + beta[e.end] - z)
             }
         }
-        var keep: [Int] = []
-        for i in pieces.indices where isCharacter[i] || !dropRare || expected[i] >= 0.5 { keep.append(i) }
+        var keep = pieces.indices.filter { isCharacter[$0] || expected[$0] >= 0.5 }
+        if keep.count < keepAtLeast {
+            let rare = pieces.indices.filter { !isCharacter[$0] && expected[$0] < 0.5 }
+                .sorted { expected[$0] != expected[$1] ? expected[$0] > expected[$1] : pieces[$0] < pieces[$1] }
+            keep = (keep + rare.prefix(keepAtLeast - keep.count)).sorted()
+        }
         let total = keep.reduce(0) { $0 + max(expected[$1], 1e-6) }
         pieces = keep.map { pieces[$0] }
         isCharacter = keep.map { isCharacter[$0] }
