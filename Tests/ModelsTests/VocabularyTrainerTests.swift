@@ -75,6 +75,12 @@ final class VocabularyTrainerTests: XCTestCase {
         for text in Self.heldOut {
             XCTAssertEqual(unigram.decode(unigram.encode(text)), text)
         }
+        // UnigramTokenizer puts a `▁` before every run after a special (as T5's tokenizer does), so
+        // the text around specials comes back with its spaces doubled; the words all survive.
+        let withSpecials = "[label] numa + numb = numc [rationale] ok"
+        let decoded = unigram.decode(unigram.encode(withSpecials))
+        XCTAssertEqual(decoded.split(separator: " "), withSpecials.split(separator: " "), decoded)
+        print("Unigram round-trip around specials: \(decoded.debugDescription)")
         // Unseen characters fall back to bytes, never to <unk>.
         XCTAssertFalse(unigram.encode("🎉 ok").contains(2))
         let noBytes = try VocabularyTrainer.trainUnigram(texts: corpus, vocabularySize: 300, byteFallback: false)
