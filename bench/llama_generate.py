@@ -3,11 +3,11 @@
 same machine, same run, ratios printed: prompt tokens/s (one 512-token batch) and generated
 tokens/s (128 greedy tokens through the KV cache), at 1 and 2 threads.
 
-  PEER_PY=/work/wt-models/.venv-ref/bin/python python3 bench/llama_generate.py [--rounds 2]
+  .venv/bin/python bench/llama_generate.py [--rounds 2]     # PEER_PY=... picks another peer python
 
-Needs `swift build -c release --build-tests` and scripts/fetch-models.sh first. The Swift side
-runs through the gated XCTest ModelsTests.LlamaBenchTests (LlamaBench.run); the peer runs in its
-own process through this file's `--peer` mode. Best of `--rounds` on each side.
+Needs `make test` (or `make build models venv`) first: the release binary, the model, and
+llama-cpp-python in .venv. The Swift side runs through `stepwise bench llama` (LlamaBench.run); the
+peer runs in its own process through this file's `--peer` mode. Best of `--rounds` on each side.
 """
 import argparse
 import json
@@ -46,15 +46,13 @@ def peer(threads, n_prompt, n_gen, rounds):
 
 
 def stepwise(threads, n_prompt, n_gen, rounds):
-    env = dict(os.environ, STEPWISE_BENCH="1", STEPWISE_BENCH_THREADS=str(threads), STEPWISE_BENCH_PROMPT=str(n_prompt),
-               STEPWISE_BENCH_GENERATE=str(n_gen), STEPWISE_BENCH_ROUNDS=str(rounds),
-               OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "SkylakeX"))
-    out = subprocess.run(["swift", "test", "-c", "release", "--skip-build", "--filter", "ModelsTests.LlamaBenchTests"],
-                         cwd=ROOT, env=env, capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        if line.startswith("LLAMA_BENCH "):
-            return json.loads(line[len("LLAMA_BENCH "):])[0]
-    raise RuntimeError("Swift benchmark printed no result:\n" + out[-2000:])
+    binary = os.environ.get("STEPWISE", os.path.join(ROOT, ".build", "release", "stepwise"))
+    out = subprocess.run([binary, "bench", "llama", "--model", MODEL, "--prompt", str(n_prompt),
+                          "--generate", str(n_gen), "--threads", str(threads), "--rounds", str(rounds)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("Stepwise benchmark failed:\n" + out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])[0]
 
 
 def main():

@@ -8,7 +8,7 @@ import NN
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Run one engine benchmark case and print a JSON line.",
-        subcommands: [Gemm.self, Block.self, T5.self])
+        subcommands: [Gemm.self, Block.self, T5.self, Llama.self])
 
     struct Gemm: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Square sgemm GFLOP/s.")
@@ -47,6 +47,23 @@ struct BenchCommand: ParsableCommand {
             if let dropout { config.dropoutRate = dropout }
             let result = try T5Bench.train(config: config, batch: batch, steps: steps, threads: threads)
             print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+        }
+    }
+
+    struct Llama: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "llama", abstract: "Prompt and generation tokens/s of a GGUF decoder.")
+        @Option(help: "The GGUF model.") var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        @Option(help: "Prompt tokens.") var prompt = 512
+        @Option(help: "Generated tokens.") var generate = 128
+        @Option(help: "Comma-separated thread counts.") var threads = "1,2"
+        @Option(help: "Rounds (the best is kept).") var rounds = 2
+        func run() throws {
+            let counts = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !counts.isEmpty else { throw ValidationError("--threads takes numbers such as 1,2") }
+            let results = try LlamaBench.run(model: LlamaModel(path: model), promptTokens: prompt,
+                                             generatedTokens: generate, threads: counts, rounds: rounds)
+            print(LlamaBench.json(results))
         }
     }
 }
