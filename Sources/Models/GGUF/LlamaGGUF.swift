@@ -14,6 +14,7 @@ public enum LlamaGGUFName {
     public static let rmsNormEpsilon = "attention.layer_norm_rms_epsilon"
     public static let ropeFreqBase = "rope.freq_base"
     public static let ropeDimensionCount = "rope.dimension_count"
+    public static let attentionKeyLength = "attention.key_length"
     public static let vocabSize = "vocab_size"
 
     // Tensors. Names put the shared part first, as llama.cpp does (ffnUp, ffnGate, ffnDown).
@@ -64,7 +65,8 @@ public struct LlamaHyperparameters: Sendable, Equatable {
             throw GGUFError.wrongValueType(key: key(LlamaGGUFName.headCount),
                                            expected: "head counts dividing the embedding length", found: .uint32)
         }
-        headDim = file.optionalInt(key(LlamaGGUFName.ropeDimensionCount)) ?? dModel / nHeads
+        // The per-head width is the key length where stated; RoPE may cover only part of a head.
+        headDim = file.optionalInt(key(LlamaGGUFName.attentionKeyLength)) ?? dModel / nHeads
         ropeFreqBase = (try? file.float(key(LlamaGGUFName.ropeFreqBase))) ?? 10_000
         rmsNormEpsilon = (try? file.float(key(LlamaGGUFName.rmsNormEpsilon))) ?? 1e-5
         vocabularySize = try file.optionalInt(key(LlamaGGUFName.vocabSize)) ?? file.array("tokenizer.ggml.tokens").count

@@ -120,7 +120,7 @@ public struct LlamaConfig: Sendable, Equatable {
                   dModel: hp.dModel, ffnDim: hp.ffnDim, nLayers: hp.nLayers, nHeads: hp.nHeads,
                   nKVHeads: hp.nKVHeads, ropeFreqBase: hp.ropeFreqBase, rmsNormEpsilon: hp.rmsNormEpsilon,
                   attentionBias: file.tensor(named: "blk.0.attn_q.bias") != nil, tiedOutput: hp.tiedOutput)
-        headDim = file.optionalInt(key("attention.key_length")) ?? hp.dModel / hp.nHeads
+        headDim = hp.headDim
         ropeDimensions = file.optionalInt(key(LlamaGGUFName.ropeDimensionCount)) ?? headDim
         let type = (try? file.string(key("rope.scaling.type"))) ?? "none"
         let factor = (try? file.float(key("rope.scaling.factor"))) ?? 1
