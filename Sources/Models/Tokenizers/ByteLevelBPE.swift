@@ -79,9 +79,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
         byteTokens = (0..<256).map { b in Int32(ids[String(ByteLevelMap.byteToScalar[b])] ?? -1) }
 
         let types = self.tokenTypes
-        let specials = tokens.indices.filter { types[$0] == .control || types[$0] == .userDefined }
-        controlMatcher = SpecialTokenMatcher(specials.map { (tokens[$0], $0) })
-        userMatcher = SpecialTokenMatcher(specials.filter { types[$0] == .userDefined }.map { (tokens[$0], $0) })
+        (controlMatcher, userMatcher) = SpecialTokenMatcher.forVocabulary(tokens, types: types)
     }
 
     /// Builds the tokenizer from a GGUF file whose `tokenizer.ggml.model` is "gpt2".
@@ -89,8 +87,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
         let model = try gguf.string("tokenizer.ggml.model")
         guard model == "gpt2" else { throw TokenizerError.unsupportedModel(model) }
         let tokens = try gguf.strings("tokenizer.ggml.tokens")
-        let types = gguf.metadata["tokenizer.ggml.token_type"] == nil ? []
-            : try gguf.ints("tokenizer.ggml.token_type").map { TokenType(rawValue: $0) ?? .normal }
+        let types = try gguf.tokenTypes()
         let pre = (try? gguf.string("tokenizer.ggml.pre")) ?? "default"
         try self.init(tokens: tokens, tokenTypes: types, merges: try gguf.strings("tokenizer.ggml.merges"),
                       preTokenizer: try PreTokenizerKind(ggufName: pre),

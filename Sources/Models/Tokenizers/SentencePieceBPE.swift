@@ -52,9 +52,7 @@ public final class SentencePieceBPETokenizer: Tokenizer, @unchecked Sendable {
         tokenIDs = ids
         byteTokens = (0..<256).map { b in ids[String(format: "<0x%02X>", b)] ?? -1 }
         let types = self.tokenTypes
-        let specials = tokens.indices.filter { types[$0] == .control || types[$0] == .userDefined }
-        controlMatcher = SpecialTokenMatcher(specials.map { (tokens[$0], $0) })
-        userMatcher = SpecialTokenMatcher(specials.filter { types[$0] == .userDefined }.map { (tokens[$0], $0) })
+        (controlMatcher, userMatcher) = SpecialTokenMatcher.forVocabulary(tokens, types: types)
     }
 
     /// Builds the tokenizer from a GGUF file whose `tokenizer.ggml.model` is "llama".
@@ -64,8 +62,7 @@ public final class SentencePieceBPETokenizer: Tokenizer, @unchecked Sendable {
         let tokens = try gguf.strings("tokenizer.ggml.tokens")
         let scores = gguf.metadata["tokenizer.ggml.scores"] == nil
             ? Array(repeating: 0, count: tokens.count) : try gguf.floats("tokenizer.ggml.scores")
-        let types = gguf.metadata["tokenizer.ggml.token_type"] == nil ? []
-            : try gguf.ints("tokenizer.ggml.token_type").map { TokenType(rawValue: $0) ?? .normal }
+        let types = try gguf.tokenTypes()
         try self.init(tokens: tokens, scores: scores, tokenTypes: types,
                       bos: gguf.optionalInt("tokenizer.ggml.bos_token_id"),
                       eos: gguf.optionalInt("tokenizer.ggml.eos_token_id"),

@@ -77,6 +77,15 @@ struct SpecialTokenMatcher: Sendable {
 
     var isEmpty: Bool { byFirst.isEmpty }
 
+    /// The two matchers a vocabulary needs: control and user-defined tokens together (matched when
+    /// special tokens are parsed), and user-defined ones alone (always matched whole).
+    static func forVocabulary(_ tokens: [String], types: [TokenType])
+        -> (control: SpecialTokenMatcher, user: SpecialTokenMatcher) {
+        let specials = tokens.indices.filter { types[$0] == .control || types[$0] == .userDefined }
+        return (SpecialTokenMatcher(specials.map { (tokens[$0], $0) }),
+                SpecialTokenMatcher(specials.filter { types[$0] == .userDefined }.map { (tokens[$0], $0) }))
+    }
+
     /// Splits `text` into plain runs and special tokens. Matching works on Unicode scalars so
     /// that a special token glued to a combining mark still matches.
     func split(_ text: String) -> [TextFragment] {
@@ -133,5 +142,13 @@ func addedTokens(_ root: [String: Any]) -> [(text: String, id: Int, special: Boo
     return list.compactMap { entry in
         guard let text = entry["content"] as? String, let id = entry["id"] as? Int else { return nil }
         return (text, id, entry["special"] as? Bool ?? false)
+    }
+}
+
+extension GGUFFile {
+    /// `tokenizer.ggml.token_type` as roles; empty when the file does not state them.
+    func tokenTypes() throws -> [TokenType] {
+        guard metadata["tokenizer.ggml.token_type"] != nil else { return [] }
+        return try ints("tokenizer.ggml.token_type").map { TokenType(rawValue: $0) ?? .normal }
     }
 }
