@@ -1,0 +1,116 @@
+// The contract between the trainer and the two student families (a T5 encoder-decoder, a
+// Llama-family decoder with LoRA). The trainer knows only this protocol: it batches encoded
+// pairs, asks for a loss, steps an optimizer over `trainableParameters()`, and generates for
+// evaluation. Recipes (fine-tuning, distillation, step-by-step) decide the text of each pair.
+import Foundation
+import Tensor
+
+/// Which of the student's tasks a pair trains: the label, or (step-by-step) the rationale.
+public enum StudentTask: String, Hashable, Sendable, Codable, CaseIterable {
+    case label
+    case rationale
+
+    /// The prefix that marks the task in the source text, as the paper's code does.
+    public var prefix: String {
+        switch self {
+        case .label: return "label: "
+        case .rationale: return "rationale: "
+        }
+    }
+}
+
+/// One training pair in text: the source (task prefix and input) and the target to produce.
+public struct TrainingPair: Hashable, Sendable {
+    /// The example the pair comes from.
+    public var exampleID: ExampleID
+    /// Which task this pair trains.
+    public var task: StudentTask
+    /// The source text, prefix included.
+    public var source: String
+    /// The target text, without end-of-sequence marks (the student adds its own).
+    public var target: String
+
+    /// Creates a pair.
+    public init(exampleID: ExampleID, task: StudentTask, source: String, target: String) {
+        self.exampleID = exampleID
+        self.task = task
+        self.source = source
+        self.target = target
+    }
+}
+
+/// A pair as token ids, truncated to the trainer's limits, with its end-of-sequence mark.
+public struct EncodedPair: Hashable, Sendable {
+    /// The pair it encodes.
+    public var task: StudentTask
+    /// Source token ids.
+    public var source: [Int]
+    /// Target token ids, ending with the student's end-of-sequence token unless truncated.
+    public var target: [Int]
+
+    /// Creates an encoded pair.
+    public init(task: StudentTask, source: [Int], target: [Int]) {
+        self.task = task
+        self.source = source
+        self.target = target
+    }
+
+    /// Tokens the pair costs in a batch (source plus target), used for length bucketing.
+    public var length: Int { source.count + target.count }
+}
+
+/// A model the trainer can train and evaluate.
+///
+/// Implementations: `T5Student` (a T5 from scratch or from a Hugging Face folder) and
+/// `LlamaLoRAStudent` (a GGUF Llama-family model dequantised to Float32, with LoRA adapters).
+public protocol Student: AnyObject {
+    /// The family's name as checkpoints and tables show it: "t5" or "llama-lora".
+    var family: String { get }
+    /// One line for tables and logs: size, parameter counts.
+    var summary: String { get }
+    /// The parameters the optimizer updates, with stable names (checkpoint keys).
+    func trainableParameters() -> [(String, Tensor)]
+    /// Tokenizes a pair: source truncated to `maxSourceTokens`, target to `maxTargetTokens`
+    /// (end-of-sequence included).
+    /// - Throws: An error naming the text when it cannot be tokenized.
+    func encode(_ pair: TrainingPair, maxSourceTokens: Int, maxTargetTokens: Int) throws -> EncodedPair
+    /// The mean cross-entropy over the target tokens of a batch (padding ignored), as a scalar
+    /// tensor with a graph back to `trainableParameters()`.
+    func loss(_ batch: [EncodedPair]) throws -> Tensor
+    /// Greedy continuations of `sources` (prefix included), without the end-of-sequence mark,
+    /// at most `maxNewTokens` tokens each. Checks `cancel` between tokens and throws
+    /// `TrainingError.cancelled` when it is set.
+    func generate(_ sources: [String], maxNewTokens: Int, cancel: CancellationFlag?) throws -> [String]
+    /// Switches dropout on (training) or off (evaluation).
+    func setTraining(_ on: Bool)
+    /// Writes weights and config into an existing, empty `directory` in a form Hugging Face can
+    /// load (T5: the whole model; LoRA: the adapter in PEFT format).
+    func save(to directory: URL) throws
+    /// Loads what `save(to:)` wrote into this student (same shape).
+    /// - Throws: An error naming the file and what is wrong with it.
+    func load(from directory: URL) throws
+}
+
+/// What stops training or makes it refuse to start.
+public enum TrainingError: Error, Equatable, CustomStringConvertible {
+    /// Cancellation was asked for (an interrupt); the model keeps its last completed step.
+    case cancelled
+    /// There is nothing to train on (for example, every rationale was filtered out).
+    case noTrainingData(String)
+    /// A setting is out of range.
+    case invalidSetting(String)
+    /// A checkpoint folder is missing a file or holds one that does not fit this student.
+    case badCheckpoint(path: String, reason: String)
+    /// The loss became NaN or infinite at a step.
+    case nonFiniteLoss(step: Int)
+
+    public var description: String {
+        switch self {
+        case .cancelled: return "training was interrupted; the model keeps its last completed step"
+        case .noTrainingData(let why): return "there is nothing to train on: \(why)"
+        case .invalidSetting(let why): return "invalid training setting: \(why)"
+        case .badCheckpoint(let path, let reason): return "cannot use the checkpoint at \(path): \(reason)"
+        case .nonFiniteLoss(let step): return "the loss is not finite at step \(step); lower the learning rate"
+        }
+    }
+}
