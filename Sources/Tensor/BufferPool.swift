@@ -1,22 +1,32 @@
-// BufferPool: recycles tensor buffers by exact byte size, so a training step that repeats the
-// same shapes stops calling malloc after its first iteration. Thread-safe; bounded.
+// BufferPool: recycles tensor buffers by size class, so a training step that repeats the same
+// shapes stops calling malloc after its first iteration, and steps whose shapes vary (padded
+// batches of different lengths) reuse each other's buffers instead of piling up idle ones.
+// Thread-safe; bounded.
 
 import Foundation
 
-/// A size-keyed free list of 64-byte aligned buffers.
+/// Free lists of 64-byte aligned buffers, one per size class.
 public final class BufferPool: @unchecked Sendable {
     /// The pool every `Storage` uses.
     public static let shared = BufferPool()
 
     /// Bytes the pool may keep idle; beyond that, freed buffers go back to the system.
-    public var capacityBytes: Int = 4 << 30
+    public var capacityBytes: Int = 512 << 20
     private var free: [Int: [UnsafeMutableRawPointer]] = [:]
     private var idleBytes = 0
     private let lock = NSLock()
     /// Counters: buffers allocated from the system, and buffers served from the pool.
     public private(set) var allocations = 0, reuses = 0
 
-    @inline(__always) private static func bucket(_ bytes: Int) -> Int { (bytes + 63) & ~63 }
+    /// The size class of a request: 64-byte multiples up to 4 KiB, then the next of 2^k and
+    /// 1.5·2^k, so a buffer serves any request up to a third smaller than it.
+    @inline(__always) static func bucket(_ bytes: Int) -> Int {
+        let aligned = (bytes + 63) & ~63
+        if aligned <= 4096 { return aligned }
+        let power = 1 << (Int.bitWidth - (aligned - 1).leadingZeroBitCount)   // next power of two ≥ aligned
+        let between = power / 4 * 3
+        return aligned <= between ? between : power
+    }
 
     func take(bytes: Int) -> UnsafeMutableRawPointer {
         let size = Self.bucket(bytes)

@@ -177,6 +177,17 @@ final class KernelTests: XCTestCase {
         XCTAssertGreaterThan(BufferPool.shared.reuses, before)
     }
 
+    func testBufferPoolServesVaryingShapesFromOneSizeClass() {
+        // Padded batches change length every step; their buffers must be reused, not piled up.
+        // 49,153-65,536 bytes share one size class (64 KiB), so after the first tensor every
+        // other length in that range is served from the pool.
+        _ = Tensor.zeros([16384])
+        let allocations = BufferPool.shared.allocations, idle = BufferPool.shared.idle
+        for length in stride(from: 12289, through: 16384, by: 97) { _ = Tensor.zeros([length]) }
+        XCTAssertEqual(BufferPool.shared.allocations, allocations)
+        XCTAssertLessThanOrEqual(BufferPool.shared.idle, idle + 65536)
+    }
+
     func testEngineRunsOnFastBLASKernels() {
         // Whether or not OPENBLAS_CORETYPE was set, the first product switches a misdetected
         // OpenBLAS to its AVX-512 kernels in process.
