@@ -144,3 +144,33 @@ final class DistillTrainingTests: XCTestCase {
         XCTAssertEqual(interpreter.result("stepByStep(alpha: 0.3, agreeOnly: true)"), "stepByStep(alpha: 0.3, agreeOnly: true)")
     }
 }
+
+final class DistillSweepTests: XCTestCase {
+    func testSweepTrainsEveryCellAndResumesFromItsJournal() throws {
+        let scratch = try ScratchFolder()
+        let journal = scratch.file("sweep.jsonl")
+        let interpreter = Interpreter()
+        let code = """
+            let s = synthetic(train: 40, test: 8, seed: 4)
+            let result = sweep(s, methods: [finetune, stepByStep], fractions: [0.5, 1.0], seeds: [0], steps: 2, batch: 8, vocabulary: 300, journal: \(literal(journal)))
+            """
+        XCTAssertNil(interpreter.error(code))
+        XCTAssertEqual(interpreter.result("result.records.map { [$0[\"method\"], $0[\"fraction\"], $0[\"trainExamples\"], $0[\"steps\"]] }"),
+                       "[[\"finetune\", 0.5, 20, 2], [\"stepByStep(alpha: 0.5)\", 0.5, 20, 2], [\"finetune\", 1.0, 40, 2], [\"stepByStep(alpha: 0.5)\", 1.0, 40, 2]]")
+        XCTAssertEqual(interpreter.result("result.table.count"), "4")
+        XCTAssertEqual(interpreter.result("result.plot().series"), "[\"finetune\", \"stepByStep(alpha: 0.5)\"]")
+        guard case .result(let shown)? = interpreter.execute("result").last else { return XCTFail("no result") }
+        XCTAssertTrue(shown.plain.hasPrefix("Sweep (test accuracy, %):\nmethod"), shown.plain)
+        XCTAssertTrue(shown.data["text/html"]?.contains("<svg") == true)
+        XCTAssertEqual(try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").count, 4)
+        // Running it again trains nothing: every cell comes from the journal.
+        XCTAssertNil(interpreter.error("let again = sweep(s, methods: [finetune, stepByStep], fractions: [0.5, 1.0], seeds: [0], steps: 2, batch: 8, vocabulary: 300, journal: \(literal(journal)))"))
+        XCTAssertEqual(interpreter.result("again.records.map { $0[\"accuracy\"] } == result.records.map { $0[\"accuracy\"] }"), "true")
+        XCTAssertEqual(interpreter.result("result.save(\(literal(scratch.file("out"))))"), scratch.file("out"))
+        for file in ["records.csv", "summary.csv", "sweep.json", "plot.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.file("out/\(file)")), file)
+        }
+        XCTAssertEqual(interpreter.error("sweep(s, fractions: [0])")?.kind, "ValueError")
+        XCTAssertEqual(interpreter.error("sweep(s, methods: [finetune, finetune])")?.message, "`sweep(methods:)` lists finetune twice")
+    }
+}

@@ -5,7 +5,7 @@ import Distill
 import Foundation
 
 /// The builtins of the distillation layer, registered in every interpreter by `BuiltinRegistry.standard()`.
-let distillBuiltins: [Builtin] = taskBuiltins + teacherBuiltins + promptBuiltins + plotBuiltins + studentBuiltins + trainingBuiltins + evaluationBuiltins
+let distillBuiltins: [Builtin] = taskBuiltins + teacherBuiltins + promptBuiltins + plotBuiltins + studentBuiltins + trainingBuiltins + evaluationBuiltins + sweepBuiltins
 
 /// A Distill error as a CellError: its own description (every Distill error names what to fix).
 func cellError(_ error: Error) -> CellError {

@@ -141,24 +141,22 @@ func recipeArgument(_ value: Value, context: BuiltinContext, callee: String) thr
 /// Source and target texts of a task's (or a teacher's) training data, as a from-scratch
 /// vocabulary should see them: both prefixes, numbers masked for equation tasks.
 private func vocabularyTexts(_ value: Value, callee: String) throws -> [String] {
-    var examples: [Example]
-    var kind: LabelKind
-    var rationales: [ExampleID: String] = [:]
-    switch value {
-    case .host(let rationalesObject as RationalesObject):
-        examples = rationalesObject.entries.map(\.example)
-        kind = rationalesObject.task.dataset.labelKind
+    if case .host(let rationalesObject as RationalesObject) = value {
+        var rationales: [ExampleID: String] = [:]
         for entry in rationalesObject.entries { rationales[entry.example.id] = entry.output?.rationale }
-    default:
-        let (found, task) = try examplesArgument(value, callee: callee, name: "tokenizer")
-        examples = found
-        kind = task.dataset.labelKind
+        return vocabularyTexts(examples: rationalesObject.entries.map(\.example), rationales: rationales, kind: rationalesObject.task.dataset.labelKind)
     }
-    let mask = kind == .equation
+    let (examples, task) = try examplesArgument(value, callee: callee, name: "tokenizer")
+    return vocabularyTexts(examples: examples, rationales: [:], kind: task.dataset.labelKind)
+}
+
+/// The texts of examples with their rationales (a teacher's where given, else the gold one).
+func vocabularyTexts(examples: [Example], rationales: [ExampleID: String], kind: LabelKind) -> [String] {
     var texts: [String] = []
     for example in examples {
-        let rationale = rationales[example.id] ?? example.rationale
-        let masked = mask ? example.maskingNumbers(rationale: rationale).example : Example(id: example.id, input: example.input, label: example.label, rationale: rationale)
+        let rationale = rationales[example.id].flatMap { $0.isEmpty ? nil : $0 } ?? example.rationale
+        let masked = kind == .equation ? example.maskingNumbers(rationale: rationale).example
+            : Example(id: example.id, input: example.input, label: example.label, rationale: rationale)
         texts += [Recipe.source(masked.input, task: .label), masked.label, Recipe.source(masked.input, task: .rationale)]
         if let text = masked.rationale { texts.append(text) }
     }
