@@ -49,11 +49,11 @@ def test_quickstart_runs_end_to_end(stepwise_bin):
     assert "<mark>" in table.data["text/html"]
     assert float(outputs_of(nb, "why.accuracy")[0].data["text/plain"]) > 0.8
     training = [o for o in outputs_of(nb, "let kept") if o.output_type == "display_data"]
-    assert training[-1].data["text/plain"].startswith("train (step-by-step): step 24/24")
+    assert training[-1].data["text/plain"].startswith("train (step-by-step): step 16/16")
     assert training[-1].data["text/plain"].endswith("done")
     assert "<svg" in outputs_of(nb, "run.plot()")[0].data["image/svg+xml"]
     evaluation = [o for o in outputs_of(nb, "evaluate(student") if o.output_type == "execute_result"][0]
-    assert evaluation.data["text/plain"].startswith("Evaluation on 30 synthetic examples: accuracy ")
+    assert evaluation.data["text/plain"].startswith("Evaluation on 20 synthetic examples: accuracy ")
     # Counts run 1, 2, 3... over the code cells.
     counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
     assert counts == list(range(1, len(counts) + 1))
