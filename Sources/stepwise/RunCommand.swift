@@ -20,23 +20,27 @@ struct RunCommand: ParsableCommand {
             ConsoleOutput.write(prompt, to: .stdout)
             return readLine()
         }
-        let cells = file.hasSuffix(".ipynb") ? try notebookCells(source) : [source]
-        for cell in cells {
+        let cells = file.hasSuffix(".ipynb") ? try notebookCells(source) : [(source, false)]
+        for (cell, mayRaise) in cells {
             let status = interpreter.execute(cell, emit: ConsoleOutput.show)
-            if case .error = status { throw ExitCode(1) }
+            // A cell tagged `raises-exception` shows an error on purpose (nbclient lets it through too).
+            if case .error = status, !mayRaise { throw ExitCode(1) }
         }
     }
 
-    /// The sources of a notebook's code cells, in order (nbformat 4: `source` is a string or a list of lines).
-    private func notebookCells(_ json: String) throws -> [String] {
+    /// The sources of a notebook's code cells, in order (nbformat 4: `source` is a string or a list of lines),
+    /// each with whether it is tagged `raises-exception`.
+    private func notebookCells(_ json: String) throws -> [(String, Bool)] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)),
               let notebook = object as? [String: Any], let cells = notebook["cells"] as? [[String: Any]] else {
             throw ValidationError("\(file) is not a Jupyter notebook (expected JSON with a `cells` list)")
         }
-        return cells.compactMap { cell -> String? in
+        return cells.compactMap { cell -> (String, Bool)? in
             guard cell["cell_type"] as? String == "code" else { return nil }
-            if let lines = cell["source"] as? [String] { return lines.joined() }
-            return cell["source"] as? String
+            let tags = (cell["metadata"] as? [String: Any])?["tags"] as? [String] ?? []
+            let mayRaise = tags.contains("raises-exception")
+            if let lines = cell["source"] as? [String] { return (lines.joined(), mayRaise) }
+            return (cell["source"] as? String).map { ($0, mayRaise) }
         }
     }
 }

@@ -40,6 +40,20 @@ def test_quickstart_runs_end_to_end(stepwise_bin):
     assert error.output_type == "error" and error.ename == "NameError"
     assert any("line 2" in line for line in error.traceback)
     assert "rate = 0.5" in text_of(outputs_of(nb, 'print("still running'))
+    # The offline distillation section: a task table, a rationale table with answers highlighted,
+    # a live training display that ends done, a loss plot and an evaluation.
+    assert "<b>Task synthetic</b>" in outputs_of(nb, "let arith")[0].data["text/html"]
+    rationales = outputs_of(nb, "let teacher")
+    table = [o for o in rationales if o.output_type == "execute_result"][0]
+    assert table.data["text/plain"].startswith("5 rationales from program teacher")
+    assert "<mark>" in table.data["text/html"]
+    assert float(outputs_of(nb, "why.accuracy")[0].data["text/plain"]) > 0.8
+    training = [o for o in outputs_of(nb, "let kept") if o.output_type == "display_data"]
+    assert training[-1].data["text/plain"].startswith("train (step-by-step): step 16/16")
+    assert training[-1].data["text/plain"].endswith("done")
+    assert "<svg" in outputs_of(nb, "run.plot()")[0].data["image/svg+xml"]
+    evaluation = [o for o in outputs_of(nb, "evaluate(student") if o.output_type == "execute_result"][0]
+    assert evaluation.data["text/plain"].startswith("Evaluation on 20 synthetic examples: accuracy ")
     # Counts run 1, 2, 3... over the code cells.
     counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
     assert counts == list(range(1, len(counts) + 1))

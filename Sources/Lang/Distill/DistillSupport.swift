@@ -5,12 +5,13 @@ import Distill
 import Foundation
 
 /// The builtins of the distillation layer, registered in every interpreter by `BuiltinRegistry.standard()`.
-let distillBuiltins: [Builtin] = taskBuiltins + teacherBuiltins + promptBuiltins + plotBuiltins
+let distillBuiltins: [Builtin] = taskBuiltins + teacherBuiltins + promptBuiltins + plotBuiltins + studentBuiltins + trainingBuiltins + evaluationBuiltins + sweepBuiltins
 
 /// A Distill error as a CellError: its own description (every Distill error names what to fix).
 func cellError(_ error: Error) -> CellError {
     if let error = error as? CellError { return error }
     if error is CancellationError { return CellError(.interrupted, "the cell was interrupted") }
+    if let error = error as? TrainingError, error == .cancelled { return CellError(.interrupted, error.description) }
     return CellError(.value, String(describing: error))
 }
 
@@ -130,6 +131,30 @@ func runBlocking<T>(_ context: BuiltinContext, cancel: CancellationFlag, poll: D
     switch result.value {
     case .success(let value)?: return value
     case .failure(let error)?: throw error
+    case nil: throw CellError(.runtime, "the background work ended without a result")
+    }
+}
+
+/// Runs synchronous work (training, evaluation, generation) on its own thread with a large stack
+/// and waits for it, passing an interrupt on to `cancel` and calling `tick` every `poll` seconds.
+func runOnLargeStack<T>(_ context: BuiltinContext, cancel: CancellationFlag, poll: Double = 0.05, tick: () -> Void = {},
+                        _ work: @escaping () throws -> T) throws -> T {
+    let result = Locked<Result<T, Error>?>(nil)
+    let finished = DispatchSemaphore(value: 0)
+    let thread = Thread {
+        do { result.value = .success(try work()) } catch { result.value = .failure(error) }
+        finished.signal()
+    }
+    thread.stackSize = 64 << 20
+    thread.start()
+    while finished.wait(timeout: .now() + poll) == .timedOut {
+        if context.isCancelled { cancel.cancel() }
+        tick()
+    }
+    tick()
+    switch result.value {
+    case .success(let value)?: return value
+    case .failure(let error)?: throw cellError(error)
     case nil: throw CellError(.runtime, "the background work ended without a result")
     }
 }
