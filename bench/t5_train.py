@@ -117,7 +117,8 @@ def main():
                    "ratio": round(ours["tokensPerSecond"] / theirs["tokensPerSecond"], 2),
                    "stepwise_ms": round(ours["msPerStepMedian"]), "torch_ms": round(theirs["msPerStepMedian"]),
                    "stepwise_loss": round(ours["loss"], 3), "torch_loss": round(theirs["loss"], 3),
-                   "stepwise_peak_mib": round(ours["peakRSSMiB"]), "torch_peak_mib": round(theirs["peakRSSMiB"])}
+                   "stepwise_peak_mib": round(ours["peakRSSMiB"]), "torch_peak_mib": round(theirs["peakRSSMiB"]),
+                   "load1": round(os.getloadavg()[0], 1)}
             print(json.dumps(row), flush=True)
 
 
