@@ -9,7 +9,8 @@ Needs `make test` (or `make build models venv`) first: the release binary, the m
 llama-cpp-python in .venv. The Swift side runs through `stepwise bench llama` (LlamaBench.run); the
 peer runs in its own process through this file's `--peer` mode. Best of `--rounds` inside each
 process; `--repeat` alternates the two sides that many times and prints medians, the median of
-the per-pair ratios and the 1-minute load average.
+the per-pair ratios and the 1-minute load average. `--baseline BINARY` runs a second Stepwise
+build (say main's) in the same alternation, for before/after ratios from one run.
 """
 import argparse
 import json
@@ -47,8 +48,8 @@ def peer(threads, n_prompt, n_gen, rounds):
     return {"threads": threads, "promptTokensPerSecond": n_prompt / best_p, "generatedTokensPerSecond": n_gen / best_g}
 
 
-def stepwise(threads, n_prompt, n_gen, rounds):
-    binary = os.environ.get("STEPWISE", os.path.join(ROOT, ".build", "release", "stepwise"))
+def stepwise(threads, n_prompt, n_gen, rounds, binary=None):
+    binary = binary or os.environ.get("STEPWISE", os.path.join(ROOT, ".build", "release", "stepwise"))
     out = subprocess.run([binary, "bench", "llama", "--model", MODEL, "--prompt", str(n_prompt),
                           "--generate", str(n_gen), "--threads", str(threads), "--rounds", str(rounds)],
                          capture_output=True, text=True)
@@ -70,6 +71,7 @@ def main():
     ap.add_argument("--generate", type=int, default=128)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--repeat", type=int, default=1, help="alternating Stepwise/peer pairs; medians reported")
+    ap.add_argument("--baseline", help="another stepwise binary (e.g. main's) run in the same alternation")
     ap.add_argument("--peer", type=int, help="internal: run the llama.cpp side at this thread count")
     args = ap.parse_args()
     if args.peer:
@@ -80,8 +82,10 @@ def main():
     for t in [int(x) for x in args.threads.split(",")]:
         # Alternate the two sides --repeat times; each pair is one ratio, and the medians are
         # reported with the load average seen during the pairs (the machine is shared).
-        ours, theirs, loads = [], [], []
+        ours, theirs, base, loads = [], [], [], []
         for _ in range(args.repeat):
+            if args.baseline:
+                base.append(stepwise(t, args.prompt, args.generate, args.rounds, args.baseline))
             ours.append(stepwise(t, args.prompt, args.generate, args.rounds))
             out = subprocess.run([peer_py, __file__, "--peer", str(t), "--prompt", str(args.prompt), "--generate",
                                   str(args.generate), "--rounds", str(args.rounds)], capture_output=True, text=True)
@@ -95,11 +99,15 @@ def main():
                    "ratio": round(ratio, 2), "pairs": args.repeat,
                    "ratios": [round(a[key] / b[key], 2) for a, b in zip(ours, theirs)],
                    "load1": round(median(loads), 1)}
+            if base:
+                row["baseline"] = round(median([r[key] for r in base]), 1)
+                row["baseline_ratio"] = round(median([a[key] / b[key] for a, b in zip(base, theirs)]), 2)
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print("| case | threads | stepwise | llama.cpp | ratio (median of pairs) | load |\n|---|---|---|---|---|---|")
+    print("| case | threads | baseline | stepwise | llama.cpp | baseline ratio | ratio | load |\n|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['case']} | {r['threads']} | {r['stepwise']} | {r['llama.cpp']} | {r['ratio']}x | {r['load1']} |")
+        print(f"| {r['case']} | {r['threads']} | {r.get('baseline', '-')} | {r['stepwise']} | {r['llama.cpp']} | "
+              f"{r.get('baseline_ratio', '-')}x | {r['ratio']}x | {r['load1']} |")
 
 
 if __name__ == "__main__":

@@ -172,9 +172,8 @@ public final class LlamaModel: @unchecked Sendable {
         for i in 0..<t { rmsNorm(x + i * d, b.attnNorm, s.normed.p + i * d, d, c.rmsNormEpsilon) }
         let keys = s.k.p, values = cache.values[layer] + start * kvDim
         roundForProduct(s.normed.p, t * d)
-        LlamaProducts.multiply(b.attnQ, s.normed.p, batch: t, s.q.p, threads: threads)   // (T, qDim)
-        LlamaProducts.multiply(b.attnK, s.normed.p, batch: t, keys, threads: threads)    // (T, kvDim)
-        LlamaProducts.multiply(b.attnV, s.normed.p, batch: t, values, threads: threads)  // (T, kvDim) into the cache
+        // q (T, qDim), k (T, kvDim), v (T, kvDim) into the cache.
+        LlamaProducts.multiply([(b.attnQ, s.q.p), (b.attnK, keys), (b.attnV, values)], s.normed.p, batch: t, threads: threads)
         if let bq = b.attnQBias, let bk = b.attnKBias, let bv = b.attnVBias {
             for i in 0..<t {
                 for j in 0..<qDim { s.q.p[i * qDim + j] += bq[j] }
@@ -211,8 +210,7 @@ public final class LlamaModel: @unchecked Sendable {
         let c = config, d = c.dModel, f = c.ffnDim
         for i in 0..<t { rmsNorm(x + i * d, b.ffnNorm, s.normed.p + i * d, d, c.rmsNormEpsilon) }
         roundForProduct(s.normed.p, t * d)
-        LlamaProducts.multiply(b.ffnGate, s.normed.p, batch: t, s.gate.p, threads: threads)  // (T, ffnDim)
-        LlamaProducts.multiply(b.ffnUp, s.normed.p, batch: t, s.up.p, threads: threads)      // (T, ffnDim)
+        LlamaProducts.multiply([(b.ffnGate, s.gate.p), (b.ffnUp, s.up.p)], s.normed.p, batch: t, threads: threads) // (T, ffnDim) each
         LlamaActivation.swiGLU(s.gate.p, s.up.p, t * f)
         roundForProduct(s.gate.p, t * f)
         LlamaProducts.multiply(b.ffnDown, s.gate.p, batch: t, s.projected.p, threads: threads) // (T, dModel)
