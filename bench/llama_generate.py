@@ -3,11 +3,14 @@
 same machine, same run, ratios printed: prompt tokens/s (one 512-token batch) and generated
 tokens/s (128 greedy tokens through the KV cache), at 1 and 2 threads.
 
-  .venv/bin/python bench/llama_generate.py [--rounds 2]     # PEER_PY=... picks another peer python
+  .venv/bin/python bench/llama_generate.py [--rounds 2] [--repeat 3]   # PEER_PY=... picks another peer python
 
 Needs `make test` (or `make build models venv`) first: the release binary, the model, and
 llama-cpp-python in .venv. The Swift side runs through `stepwise bench llama` (LlamaBench.run); the
-peer runs in its own process through this file's `--peer` mode. Best of `--rounds` on each side.
+peer runs in its own process through this file's `--peer` mode. Best of `--rounds` inside each
+process; `--repeat` alternates the two sides that many times and prints medians, the median of
+the per-pair ratios and the 1-minute load average. `--baseline BINARY` runs a second Stepwise
+build (say main's) in the same alternation, for before/after ratios from one run.
 """
 import argparse
 import json
@@ -45,8 +48,8 @@ def peer(threads, n_prompt, n_gen, rounds):
     return {"threads": threads, "promptTokensPerSecond": n_prompt / best_p, "generatedTokensPerSecond": n_gen / best_g}
 
 
-def stepwise(threads, n_prompt, n_gen, rounds):
-    binary = os.environ.get("STEPWISE", os.path.join(ROOT, ".build", "release", "stepwise"))
+def stepwise(threads, n_prompt, n_gen, rounds, binary=None):
+    binary = binary or os.environ.get("STEPWISE", os.path.join(ROOT, ".build", "release", "stepwise"))
     out = subprocess.run([binary, "bench", "llama", "--model", MODEL, "--prompt", str(n_prompt),
                           "--generate", str(n_gen), "--threads", str(threads), "--rounds", str(rounds)],
                          capture_output=True, text=True)
@@ -55,12 +58,20 @@ def stepwise(threads, n_prompt, n_gen, rounds):
     return json.loads(out.stdout.strip().splitlines()[-1])[0]
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--prompt", type=int, default=512)
     ap.add_argument("--generate", type=int, default=128)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--repeat", type=int, default=1, help="alternating Stepwise/peer pairs; medians reported")
+    ap.add_argument("--baseline", help="another stepwise binary (e.g. main's) run in the same alternation")
     ap.add_argument("--peer", type=int, help="internal: run the llama.cpp side at this thread count")
     args = ap.parse_args()
     if args.peer:
@@ -69,19 +80,34 @@ def main():
     peer_py = os.environ.get("PEER_PY", sys.executable)
     rows = []
     for t in [int(x) for x in args.threads.split(",")]:
-        s = stepwise(t, args.prompt, args.generate, args.rounds)
-        out = subprocess.run([peer_py, __file__, "--peer", str(t), "--prompt", str(args.prompt), "--generate",
-                              str(args.generate), "--rounds", str(args.rounds)], capture_output=True, text=True)
-        p = json.loads(out.stdout.strip().splitlines()[-1])
+        # Alternate the two sides --repeat times; each pair is one ratio, and the medians are
+        # reported with the load average seen during the pairs (the machine is shared).
+        ours, theirs, base, loads = [], [], [], []
+        for _ in range(args.repeat):
+            if args.baseline:
+                base.append(stepwise(t, args.prompt, args.generate, args.rounds, args.baseline))
+            ours.append(stepwise(t, args.prompt, args.generate, args.rounds))
+            out = subprocess.run([peer_py, __file__, "--peer", str(t), "--prompt", str(args.prompt), "--generate",
+                                  str(args.generate), "--rounds", str(args.rounds)], capture_output=True, text=True)
+            theirs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            loads.append(os.getloadavg()[0])
         for key, label in [("promptTokensPerSecond", f"prompt {args.prompt} tok/s"),
                            ("generatedTokensPerSecond", f"generate {args.generate} tok/s")]:
-            row = {"case": label, "threads": t, "stepwise": round(s[key], 1), "llama.cpp": round(p[key], 1),
-                   "ratio": round(s[key] / p[key], 2)}
+            s, p = median([r[key] for r in ours]), median([r[key] for r in theirs])
+            ratio = median([a[key] / b[key] for a, b in zip(ours, theirs)])
+            row = {"case": label, "threads": t, "stepwise": round(s, 1), "llama.cpp": round(p, 1),
+                   "ratio": round(ratio, 2), "pairs": args.repeat,
+                   "ratios": [round(a[key] / b[key], 2) for a, b in zip(ours, theirs)],
+                   "load1": round(median(loads), 1)}
+            if base:
+                row["baseline"] = round(median([r[key] for r in base]), 1)
+                row["baseline_ratio"] = round(median([a[key] / b[key] for a, b in zip(base, theirs)]), 2)
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print("| case | threads | stepwise | llama.cpp | ratio |\n|---|---|---|---|---|")
+    print("| case | threads | baseline | stepwise | llama.cpp | baseline ratio | ratio | load |\n|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['case']} | {r['threads']} | {r['stepwise']} | {r['llama.cpp']} | {r['ratio']}x |")
+        print(f"| {r['case']} | {r['threads']} | {r.get('baseline', '-')} | {r['stepwise']} | {r['llama.cpp']} | "
+              f"{r.get('baseline_ratio', '-')}x | {r['ratio']}x | {r['load1']} |")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 """T5 training throughput: Stepwise against PyTorch + transformers, same config, same threads.
 
   .venv-ref/bin/python bench/t5_train.py [--cases mini,small] [--threads 1,2] [--steps 3] [--rounds 2] [--dropout 0.1]
+      [--baseline path/to/other/stepwise]    # a second build in the same rounds (before/after)
 
 Cases: mini = d_model 256, 4+4 layers, 4 heads, d_ff 1024, gated GELU, batch 16; small = t5-small's
 shape (512, 6+6, 8 heads, d_ff 2048, ReLU, tied), batch 8; tiny = 128, 2+2, batch 16. Vocabulary
@@ -38,8 +39,8 @@ CASES = {
 }
 
 
-def stepwise(case, threads, steps, dropout):
-    binary = os.environ.get("STEPWISE", os.path.join(ROOT, ".build", "release", "stepwise"))
+def stepwise(case, threads, steps, dropout, binary=None):
+    binary = binary or os.environ.get("STEPWISE", os.path.join(ROOT, ".build", "release", "stepwise"))
     out = subprocess.run([binary, "bench", "t5", "--case", case, "--threads", str(threads), "--steps", str(steps),
                           "--dropout", str(dropout)], capture_output=True, text=True)
     if out.returncode != 0:
@@ -99,6 +100,7 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--baseline", help="another stepwise binary (e.g. main's) run in the same rounds")
     ap.add_argument("--peer", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.peer:
@@ -106,8 +108,10 @@ def main():
         return
     for case in args.cases.split(","):
         for threads in map(int, args.threads.split(",")):
-            ours, theirs = [], []
+            ours, theirs, base = [], [], []
             for _ in range(args.rounds):
+                if args.baseline:
+                    base.append(stepwise(case, threads, args.steps, args.dropout, args.baseline))
                 ours.append(stepwise(case, threads, args.steps, args.dropout))
                 theirs.append(run_peer(case, threads, args.steps, args.dropout))
             ours = min(ours, key=lambda r: r["msPerStepMedian"])
@@ -117,7 +121,12 @@ def main():
                    "ratio": round(ours["tokensPerSecond"] / theirs["tokensPerSecond"], 2),
                    "stepwise_ms": round(ours["msPerStepMedian"]), "torch_ms": round(theirs["msPerStepMedian"]),
                    "stepwise_loss": round(ours["loss"], 3), "torch_loss": round(theirs["loss"], 3),
-                   "stepwise_peak_mib": round(ours["peakRSSMiB"]), "torch_peak_mib": round(theirs["peakRSSMiB"])}
+                   "stepwise_peak_mib": round(ours["peakRSSMiB"]), "torch_peak_mib": round(theirs["peakRSSMiB"]),
+                   "load1": round(os.getloadavg()[0], 1)}
+            if base:
+                best = min(base, key=lambda r: r["msPerStepMedian"])
+                row["baseline_tok_s"] = round(best["tokensPerSecond"])
+                row["baseline_ratio"] = round(best["tokensPerSecond"] / theirs["tokensPerSecond"], 2)
             print(json.dumps(row), flush=True)
 
 

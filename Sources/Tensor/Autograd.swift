@@ -27,6 +27,11 @@ extension Tensor {
         }
         Tensor.withoutGrad {
             var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): gradient ?? Tensor.ones(shape)]
+            // Gradients this walk allocated itself (sums, embedding tables): nothing else holds
+            // them, so an embedding's rows can be scatter-added into them in place instead of
+            // into a fresh zeroed (V, C) table that is then added (a T5's table is shared by the
+            // encoder, the decoder and the tied head).
+            var owned = Set<ObjectIdentifier>()
             for t in order.reversed() {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
                 guard let node = t.node else {
@@ -34,11 +39,34 @@ extension Tensor {
                     t.grad = t.grad.map { $0 + gc } ?? gc
                     continue
                 }
+                if case .embedding = node.op, let table = node.inputs.first {
+                    if table.requiresGrad {
+                        let key = ObjectIdentifier(table)
+                        let into: Tensor
+                        if let existing = grads[key], owned.contains(key), existing.isContiguous, existing.dtype == .float32 {
+                            into = existing
+                        } else if let existing = grads[key] {
+                            into = existing.contiguous().cast(to: .float32) + Tensor.zeros(table.shape)
+                        } else {
+                            into = Tensor.zeros(table.shape)
+                        }
+                        EmbeddingBackward.scatterAdd(g, ids: node.saved[0], into: into)
+                        grads[key] = into
+                        owned.insert(key)
+                    }
+                    if !retainGraph { t.node = nil }
+                    continue
+                }
                 let inputGrads = Gradient.backward(node, output: t, g)
                 for (input, ig) in zip(node.inputs, inputGrads) where input.requiresGrad {
                     guard let ig else { continue }
                     let key = ObjectIdentifier(input)
-                    grads[key] = grads[key].map { $0 + ig } ?? ig
+                    if let existing = grads[key] {
+                        grads[key] = existing + ig
+                        owned.insert(key)
+                    } else {
+                        grads[key] = ig
+                    }
                 }
                 if !retainGraph { t.node = nil }
             }
@@ -106,9 +134,16 @@ enum ActivationBackward {
 enum EmbeddingBackward {
     /// Scatter-adds rows of g (N, C) into a zero (V, C) table; columns split over cores, rows in order.
     static func run(_ g: Tensor, ids: Tensor, table: [Int]) -> Tensor {
-        let c = table[1], n = ids.count
-        let gc = g.contiguous()
         let dw = Tensor.zeros(table)
+        scatterAdd(g, ids: ids, into: dw)
+        return dw
+    }
+
+    /// `into[ids[r], :] += g[r, :]` for every row r, into a contiguous float32 (V, C) tensor;
+    /// columns split over cores, rows in order (the same sums at any thread count).
+    static func scatterAdd(_ g: Tensor, ids: Tensor, into dw: Tensor) {
+        let c = dw.shape[1], n = ids.count
+        let gc = g.contiguous()
         let pg = SendablePointer(gc.ptr), pi = SendablePointer(ids.storage.int32s + ids.offset), pd = SendablePointer(dw.ptr)
         Parallel.forChunks(c, grain: 64) { cols in
             for r in 0..<n {
@@ -116,6 +151,5 @@ enum EmbeddingBackward {
                 for j in cols { dst[j] += src[j] }
             }
         }
-        return dw
     }
 }

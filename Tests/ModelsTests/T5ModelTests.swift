@@ -1,6 +1,6 @@
 // T5 built from scratch: preset shapes and parameter counts, training with dropout reduces the
 // loss and is reproducible from a seed, batches pad correctly, bad input throws, and generation
-// honours its token limit and cancellation.
+// honours its token limit and cancellation and samples reproducibly from a seed.
 
 import Foundation
 import Models
@@ -83,6 +83,28 @@ final class T5ModelTests: XCTestCase {
         XCTAssertThrowsError(try model.loss(inputIds: ids, labels: Tensor(indices: [3, 99], shape: [1, 2])))
         XCTAssertThrowsError(try model.encode(ids, attentionMask: Tensor(indices: [1, 1, 1], shape: [1, 3])))
         XCTAssertThrowsError(try model.generate(inputIds: ids, maxNewTokens: 0))
+    }
+
+    func testSampledGenerationIsSeededAndTopKOneIsGreedy() throws {
+        let model = try T5Model(T5Config.preset(.tiny, vocabSize: 20), seed: 5)
+        let batch = try copyBatch()
+        func run(_ temperature: Float, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0) throws -> [[Int]] {
+            try model.generate(inputIds: batch.inputIds, attentionMask: batch.attentionMask, maxNewTokens: 8,
+                               eosTokenId: 19, temperature: temperature, topK: topK, topP: topP, seed: seed)
+        }
+        let greedy = try run(0)
+        let sampled = try run(3, seed: 7)
+        XCTAssertEqual(try run(3, seed: 7), sampled, "same seed, same tokens")
+        XCTAssertNotEqual(try run(3, seed: 8), sampled, "another seed draws other tokens at temperature 3")
+        XCTAssertNotEqual(sampled, greedy, "temperature 3 over 20 tokens is not greedy")
+        XCTAssertTrue(sampled.allSatisfy { $0.allSatisfy { (0..<20).contains($0) } })
+        XCTAssertEqual(try run(3, topK: 1, seed: 7), greedy, "top-1 sampling is greedy")
+        XCTAssertEqual(try run(3, topP: 1e-6, seed: 9), greedy, "a vanishing nucleus keeps only the top token")
+        XCTAssertThrowsError(try run(-1))
+        XCTAssertThrowsError(try run(.nan))
+        XCTAssertThrowsError(try run(1, topK: -2))
+        XCTAssertThrowsError(try run(1, topP: 0))
+        XCTAssertThrowsError(try run(1, topP: 1.5))
     }
 
     func testGenerationStopsAtLimitAndOnCancel() throws {

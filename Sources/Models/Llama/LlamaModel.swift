@@ -12,7 +12,10 @@ public final class LlamaKVCache {
     /// Positions filled.
     public internal(set) var count = 0
     let kvDim: Int
-    /// Per layer, `(capacity, kvDim)` after RoPE.
+    /// Positions per key row: `capacity` rounded up to whole vectors of scores.
+    let keyStride: Int
+    /// Per layer, `(nKVHeads, headDim, keyStride)` after RoPE: transposed, positions contiguous
+    /// (see LlamaAttention).
     let keys: [UnsafeMutablePointer<Float>]
     /// Per layer, `(capacity, kvDim)`.
     let values: [UnsafeMutablePointer<Float>]
@@ -21,8 +24,14 @@ public final class LlamaKVCache {
     public init(config: LlamaConfig, capacity: Int) {
         self.capacity = capacity
         kvDim = config.kvDim
-        keys = (0..<config.nLayers).map { _ in .allocate(capacity: capacity * config.kvDim) }
-        values = (0..<config.nLayers).map { _ in .allocate(capacity: capacity * config.kvDim) }
+        let stride = LlamaAttention.roundUp(Swift.max(capacity, 1))
+        keyStride = stride
+        keys = (0..<config.nLayers).map { _ in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: stride * config.kvDim)
+            p.initialize(repeating: 0, count: stride * config.kvDim)
+            return p
+        }
+        values = (0..<config.nLayers).map { _ in .allocate(capacity: Swift.max(capacity, 1) * config.kvDim) }
     }
 
     deinit {
@@ -161,11 +170,10 @@ public final class LlamaModel: @unchecked Sendable {
                    cache: LlamaKVCache, scratch s: BlockScratch, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
         let c = config, d = c.dModel, kvDim = c.kvDim, qDim = c.qDim, half = rope.dimensions / 2
         for i in 0..<t { rmsNorm(x + i * d, b.attnNorm, s.normed.p + i * d, d, c.rmsNormEpsilon) }
-        let keys = cache.keys[layer] + start * kvDim, values = cache.values[layer] + start * kvDim
+        let keys = s.k.p, values = cache.values[layer] + start * kvDim
         roundForProduct(s.normed.p, t * d)
-        LlamaProducts.multiply(b.attnQ, s.normed.p, batch: t, s.q.p, threads: threads)   // (T, qDim)
-        LlamaProducts.multiply(b.attnK, s.normed.p, batch: t, keys, threads: threads)    // (T, kvDim) into the cache
-        LlamaProducts.multiply(b.attnV, s.normed.p, batch: t, values, threads: threads)  // (T, kvDim) into the cache
+        // q (T, qDim), k (T, kvDim), v (T, kvDim) into the cache.
+        LlamaProducts.multiply([(b.attnQ, s.q.p), (b.attnK, keys), (b.attnV, values)], s.normed.p, batch: t, threads: threads)
         if let bq = b.attnQBias, let bk = b.attnKBias, let bv = b.attnVBias {
             for i in 0..<t {
                 for j in 0..<qDim { s.q.p[i * qDim + j] += bq[j] }
@@ -179,7 +187,15 @@ public final class LlamaModel: @unchecked Sendable {
         if emulateLlamaCppRounding {
             LlamaRounding.half(s.q.p, t * qDim); LlamaRounding.half(keys, t * kvDim); LlamaRounding.half(values, t * kvDim)
         }
-        LlamaAttention.causal(q: s.q.p, keys: cache.keys[layer], values: cache.values[layer], out: s.attn.p,
+        // Keys into the cache transposed: (nKVHeads, headDim, keyStride).
+        let cached = cache.keys[layer], stride = cache.keyStride, hd = c.headDim
+        for i in 0..<t {
+            for g in 0..<c.nKVHeads {
+                let src = keys + i * kvDim + g * hd, dst = cached + g * hd * stride + start + i
+                for e in 0..<hd { dst[e * stride] = src[e] }
+            }
+        }
+        LlamaAttention.causal(q: s.q.p, keys: cached, keyStride: stride, values: cache.values[layer], out: s.attn.p,
                               tokens: t, start: start, config: c, threads: threads,
                               halfWeights: emulateLlamaCppRounding)                             // (T, qDim)
         roundForProduct(s.attn.p, t * qDim)
@@ -194,113 +210,11 @@ public final class LlamaModel: @unchecked Sendable {
         let c = config, d = c.dModel, f = c.ffnDim
         for i in 0..<t { rmsNorm(x + i * d, b.ffnNorm, s.normed.p + i * d, d, c.rmsNormEpsilon) }
         roundForProduct(s.normed.p, t * d)
-        LlamaProducts.multiply(b.ffnGate, s.normed.p, batch: t, s.gate.p, threads: threads)  // (T, ffnDim)
-        LlamaProducts.multiply(b.ffnUp, s.normed.p, batch: t, s.up.p, threads: threads)      // (T, ffnDim)
-        for i in 0..<(t * f) {
-            let g = s.gate.p[i]
-            s.gate.p[i] = g / (1 + Foundation.exp(-g)) * s.up.p[i]
-        }
+        LlamaProducts.multiply([(b.ffnGate, s.gate.p), (b.ffnUp, s.up.p)], s.normed.p, batch: t, threads: threads) // (T, ffnDim) each
+        LlamaActivation.swiGLU(s.gate.p, s.up.p, t * f)
         roundForProduct(s.gate.p, t * f)
         LlamaProducts.multiply(b.ffnDown, s.gate.p, batch: t, s.projected.p, threads: threads) // (T, dModel)
         for i in 0..<(t * d) { x[i] += s.projected.p[i] }
-    }
-}
-
-// MARK: - Causal attention over the KV cache
-
-/// Per (query, head): scores against every cached key up to the query's position, softmax, and
-/// the weighted sum of values. SIMD over the head dimension; (query, head) pairs split across
-/// threads.
-enum LlamaAttention {
-    /// `out[i, h] = softmax(q[i, h] · K[0...start+i, h/groups] / sqrt(headDim)) · V[...]`.
-    /// - Parameters:
-    ///   - q: (T, nHeads·headDim) queries after RoPE.
-    ///   - keys, values: (capacity, nKVHeads·headDim) for the layer, filled up to `start + T`.
-    ///   - out: (T, nHeads·headDim).
-    static func causal(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                       out: UnsafeMutablePointer<Float>, tokens t: Int, start: Int, config c: LlamaConfig, threads: Int,
-                       halfWeights: Bool = false) {
-        let hd = c.headDim, qDim = c.qDim, kvDim = c.kvDim, groups = c.kvGroups, kvHeads = c.nKVHeads
-        let scale = 1 / Float(hd).squareRoot()
-        // One item per (query, KV head): the group's query heads (contiguous in q) score each key
-        // while its row is in L1, and their dots are independent chains instead of one.
-        let work = t * kvHeads
-        let o = SendablePointer(pointer: out)
-        // A token's attention is cheap at short contexts; only split when there is enough of it.
-        let useful = work * groups * (start + t) < 4096 ? 1 : threads
-        QuantMatmul.parallelChunks(count: work, threads: useful) { range in
-            let capacity = start + t
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: groups * capacity)   // (groups, n)
-            defer { scores.deallocate() }
-            for item in range {
-                let i = item / kvHeads, g = item % kvHeads
-                let firstHead = g * groups
-                let qp = q + i * qDim + firstHead * hd
-                let n = start + i + 1
-                for j in 0..<n {
-                    let kp = keys + j * kvDim + g * hd
-                    for h in 0..<groups { scores[h * capacity + j] = dot(qp + h * hd, kp, hd) * scale }
-                }
-                for h in 0..<groups {
-                    let row = scores + h * capacity
-                    var maxScore = -Float.infinity
-                    for j in 0..<n { maxScore = Swift.max(maxScore, row[j]) }
-                    var total: Float = 0
-                    for j in 0..<n {
-                        let e = Foundation.exp(row[j] - maxScore)
-                        row[j] = e
-                        total += e
-                    }
-                    let inv = 1 / total
-                    if halfWeights { for j in 0..<n { row[j] = Float(Float16(row[j] * inv)) } }
-                    accumulate(row, values + g * hd, stride: kvDim, count: n, hd: hd,
-                               into: o.pointer + i * qDim + (firstHead + h) * hd, scale: halfWeights ? 1 : inv)
-                }
-            }
-        }
-    }
-
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = SIMD16<Float>()
-        var i = 0
-        while i + 16 <= n {
-            acc = acc.addingProduct(UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self),
-                                    UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self))
-            i += 16
-        }
-        var s = horizontalSum(acc)
-        while i < n { s += a[i] * b[i]; i += 1 }
-        return s
-    }
-
-    /// `out = scale · Σ_j weights[j] · v[j]`, with `v[j]` at `values + j * stride`.
-    @inline(__always)
-    static func accumulate(_ weights: UnsafePointer<Float>, _ values: UnsafePointer<Float>, stride: Int, count: Int,
-                           hd: Int, into out: UnsafeMutablePointer<Float>, scale: Float) {
-        if hd == 64 {
-            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-            for j in 0..<count {
-                let w = SIMD16<Float>(repeating: weights[j])
-                let v = UnsafeRawPointer(values + j * stride)
-                a0 = a0.addingProduct(w, v.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self))
-                a1 = a1.addingProduct(w, v.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-                a2 = a2.addingProduct(w, v.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self))
-                a3 = a3.addingProduct(w, v.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
-            }
-            let s = SIMD16<Float>(repeating: scale)
-            let r = UnsafeMutableRawPointer(out)
-            r.storeBytes(of: a0 * s, toByteOffset: 0, as: SIMD16<Float>.self)
-            r.storeBytes(of: a1 * s, toByteOffset: 64, as: SIMD16<Float>.self)
-            r.storeBytes(of: a2 * s, toByteOffset: 128, as: SIMD16<Float>.self)
-            r.storeBytes(of: a3 * s, toByteOffset: 192, as: SIMD16<Float>.self)
-            return
-        }
-        for k in 0..<hd { out[k] = 0 }
-        for j in 0..<count {
-            let w = weights[j] * scale, v = values + j * stride
-            for k in 0..<hd { out[k] += w * v[k] }
-        }
     }
 }
 
@@ -367,9 +281,24 @@ final class Buffer: @unchecked Sendable {
 
 /// Activations one block needs, allocated once per forward call.
 final class BlockScratch {
-    let normed, q, attn, projected, gate, up: Buffer
+    let normed, q, k, attn, projected, gate, up: Buffer
     init(config c: LlamaConfig, tokens t: Int) {
-        normed = Buffer(t * c.dModel); q = Buffer(t * c.qDim); attn = Buffer(t * c.qDim)
+        normed = Buffer(t * c.dModel); q = Buffer(t * c.qDim); k = Buffer(t * c.kvDim); attn = Buffer(t * c.qDim)
         projected = Buffer(t * c.dModel); gate = Buffer(t * c.ffnDim); up = Buffer(t * c.ffnDim)
+    }
+}
+
+/// The feed-forward's gate: `gate[i] = silu(gate[i]) · up[i]`, 16 lanes at a time with the
+/// engine's SIMD exp (scalar libm for the tail).
+enum LlamaActivation {
+    static func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 16 <= n {
+            let g = UnsafeRawPointer(gate + i).loadUnaligned(as: Vec.self)
+            let u = UnsafeRawPointer(up + i).loadUnaligned(as: Vec.self)
+            UnsafeMutableRawPointer(gate + i).storeBytes(of: g / (1 + VMath.exp(-g)) * u, as: Vec.self)
+            i += 16
+        }
+        while i < n { gate[i] = gate[i] / (1 + Foundation.exp(-gate[i])) * up[i]; i += 1 }
     }
 }

@@ -12,6 +12,17 @@ enum LlamaProducts {
     /// From this many tokens on, tiles + sgemm beat the quantised batched kernel.
     static let sgemmMinimumBatch = 16
 
+    /// `Y_i = X W_iᵀ` for several matrices of the same input (q, k and v; gate and up). One
+    /// token runs them as one parallel pass over all their rows, so threads wake once, not per matrix.
+    static func multiply(_ products: [(LlamaMatrix, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, batch: Int,
+                         threads: Int) {
+        if batch == 1 && products.allSatisfy({ $0.0.scales != nil && $0.0.quantized.columns == products[0].0.quantized.columns }) {
+            LlamaMatvec.multiply(products, x, threads: threads)
+            return
+        }
+        for (w, y) in products { multiply(w, x, batch: batch, y, threads: threads) }
+    }
+
     /// `Y = X Wᵀ`: `x` is (batch, w.columns), `y` gets (batch, w.rows).
     static func multiply(_ matrix: LlamaMatrix, _ x: UnsafePointer<Float>, batch: Int, _ y: UnsafeMutablePointer<Float>,
                          threads: Int) {
@@ -95,6 +106,33 @@ final class LlamaMatrix: @unchecked Sendable {
 /// expression as QuantDot's kernels (d Σ q x + m Σ x per block, lanes summed in another order); Q4_1's m Σ x terms are summed
 /// as one SIMD dot after the loop (a per-block scalar update made a serial chain).
 enum LlamaMatvec {
+    /// `y_i = W_i x` for matrices with unpacked scales and `x`'s length as their columns: the
+    /// four-row groups of all of them, split into contiguous chunks per thread.
+    static func multiply(_ products: [(LlamaMatrix, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, threads: Int) {
+        guard let first = products.first?.0.quantized else { return }
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: first.columns / 32 + 1)
+        defer { sums.deallocate() }
+        QuantDot.blockSums(x, first.columns, into: sums)
+        let s = UnsafePointer(sums)
+        let groups = products.map { ($0.0.quantized.rows + 3) / 4 }
+        let total = groups.reduce(0, +)
+        let rows = products.reduce(0) { $0 + $1.0.quantized.rows }
+        let outs = products.map { SendablePointer(pointer: $0.1) }
+        let useful = Swift.max(1, Swift.min(threads, rows / 64))
+        QuantMatmul.parallelChunks(count: total, threads: useful) { range in
+            var base = 0
+            for (m, (w, _)) in products.enumerated() {
+                let lo = Swift.max(range.lowerBound, base), hi = Swift.min(range.upperBound, base + groups[m])
+                if lo < hi, let scales = w.scales {
+                    let q = w.quantized
+                    let rows = ((lo - base) * 4)..<Swift.min((hi - base) * 4, q.rows)
+                    if q.type == .q4_1 { q4_1(q, scales, x, s, outs[m].pointer, rows) } else { q8_0(q, scales, x, outs[m].pointer, rows) }
+                }
+                base += groups[m]
+            }
+        }
+    }
+
     /// `y = W x` over all rows, split into contiguous chunks of four-row groups per thread.
     static func multiply(_ w: LlamaMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, threads: Int) {
         let m = w.quantized

@@ -1,6 +1,8 @@
-// Batched greedy generation for T5: encode once, keep each decoder block's cross-attention keys
-// and values and a growing self-attention KV cache, and decode one token per step for every row
-// until each row has produced eos or the token limit is reached. A cancellation check runs per token.
+// Batched generation for T5, greedy or sampled (temperature / top-k / top-p from a seed, through
+// the same `Sampler` the Llama generator uses): encode once, keep each decoder block's
+// cross-attention keys and values and a growing self-attention KV cache, and decode one token per
+// step for every row until each row has produced eos or the token limit is reached. A
+// cancellation check runs per token.
 
 import Foundation
 import NN
@@ -42,18 +44,30 @@ final class T5DecoderCache {
 }
 
 extension T5Model {
-    /// Greedy decoding for a batch of inputs, with a KV cache.
+    /// Greedy or sampled decoding for a batch of inputs, with a KV cache.
     /// - Parameters:
     ///   - inputIds: Int32 (B, Ts).
     ///   - attentionMask: (B, Ts) 1/0 padding mask, or nil.
     ///   - maxNewTokens: the most tokens produced per row.
     ///   - eosTokenId: stops a row (kept in its output); `config.eosTokenId` when nil.
+    ///   - temperature: 0 is greedy; above 0, each row samples from its logits divided by it.
+    ///   - topK: sample among the `topK` most likely tokens only (0 keeps all).
+    ///   - topP: sample from the smallest set of tokens whose probability reaches `topP` (1 keeps all).
+    ///   - seed: fixes the draws. Row `r` draws from its own stream (seeded from `seed` and `r`), so
+    ///     a row's tokens do not depend on how many rows finished before it.
     ///   - shouldStop: checked before each token; returning true throws `T5Error.cancelled` with
     ///     the tokens produced so far.
     /// - Returns: per row, the generated ids (without the decoder start token), ending at eos if reached.
+    /// - Throws: `T5Error.invalidInput` for a non-positive limit or sampling settings out of range.
     public func generate(inputIds: Tensor, attentionMask: Tensor? = nil, maxNewTokens: Int, eosTokenId: Int? = nil,
+                         temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0,
                          shouldStop: (() -> Bool)? = nil) throws -> [[Int]] {
         guard maxNewTokens > 0 else { throw T5Error.invalidInput("maxNewTokens must be positive, got \(maxNewTokens)") }
+        guard temperature.isFinite, temperature >= 0 else {
+            throw T5Error.invalidInput("temperature must be a finite number ≥ 0, got \(temperature)")
+        }
+        guard topK >= 0 else { throw T5Error.invalidInput("topK must be ≥ 0, got \(topK)") }
+        guard topP > 0, topP <= 1 else { throw T5Error.invalidInput("topP must be in (0, 1], got \(topP)") }
         let eos = eosTokenId ?? config.eosTokenId
         let wasTraining = isTraining
         eval()
@@ -67,6 +81,10 @@ extension T5Model {
                 return T5DecoderCache(batch: b, capacity: maxNewTokens, heads: config.numHeads, dKV: config.dKV,
                                       crossKeys: cross.heads(cross.k(memory)), crossValues: cross.heads(cross.v(memory)))
             }
+            var samplers = (0..<b).map { row in
+                Sampler(temperature: temperature, topK: topK, topP: topP,
+                        seed: seed &+ UInt64(row) &* 0x9E37_79B9_7F4A_7C15)
+            }
             var outputs = [[Int]](repeating: [], count: b)
             var finished = [Bool](repeating: false, count: b)
             var current = [Int32](repeating: Int32(config.decoderStartTokenId), count: b)
@@ -74,7 +92,15 @@ extension T5Model {
                 if let shouldStop, shouldStop() { throw T5Error.cancelled(generated: outputs) }
                 let logits = decodeStep(Tensor(indices: current, shape: [b, 1]), position: step, caches: caches,
                                         memoryMask: memoryMask)                 // (B, 1, V)
-                let next = logits.argmax(axis: -1).indexScalars               // (B)
+                let next: [Int]                                                // (B)
+                if temperature > 0 {
+                    let all = logits.scalars, v = all.count / b
+                    next = (0..<b).map { row in
+                        finished[row] ? config.padTokenId : samplers[row].sample(Array(all[(row * v)..<((row + 1) * v)]))
+                    }
+                } else {
+                    next = logits.argmax(axis: -1).indexScalars
+                }
                 for row in 0..<b {
                     if finished[row] { current[row] = Int32(config.padTokenId); continue }
                     outputs[row].append(next[row])
