@@ -39,26 +39,35 @@ struct BenchLoRAStep: ParsableCommand {
         }
         let optimizer = AdamW(student.trainableParameters(), learningRate: 5e-4)
         student.setTraining(true)
-        var times: [Double] = [], losses: [Float] = []
+        var times: [Double] = [], cpuTimes: [Double] = [], losses: [Float] = []
         for step in 0...steps {
-            let start = Date()
+            let start = Date(), cpuStart = Self.cpuSeconds()
             let loss = try student.loss(pairs)
             optimizer.zeroGrad()
             loss.backward()
             optimizer.step()
             let seconds = Date().timeIntervalSince(start)
             losses.append(loss.item())
-            if step > 0 { times.append(seconds) }
+            if step > 0 { times.append(seconds); cpuTimes.append(Self.cpuSeconds() - cpuStart) }
         }
         let median = times.sorted()[times.count / 2]
         let result: [String: Any] = [
             "case": "lora-step", "task": task, "threads": threads, "batch": batch, "rank": rank,
             "source_tokens": pairs.map(\.source.count).reduce(0, +), "target_tokens": pairs.map(\.target.count).reduce(0, +),
             "padded_length": pairs.map(\.length).max() ?? 0, "seconds_per_step": median,
+            "cpu_seconds_per_step": cpuTimes.sorted()[cpuTimes.count / 2],
             "steps": times.map { ($0 * 1000).rounded() / 1000 }, "losses": losses.map { Double($0) },
             "trainable_parameters": student.trainableParameters().reduce(0) { $0 + $1.1.count },
         ]
         let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
+    }
+
+    /// User + system CPU seconds of this process (on a shared machine, wall time counts waiting).
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }
