@@ -51,12 +51,20 @@ struct BenchLoRAStep: ParsableCommand {
             if step > 0 { times.append(seconds); cpuTimes.append(Self.cpuSeconds() - cpuStart) }
         }
         let median = times.sorted()[times.count / 2]
+        // Evaluation cost: greedy answers (≤ 32 tokens) to the batch's questions, adapters folded in.
+        student.setTraining(false)
+        let sources = examples.map { studentTask.prefix + $0.input }
+        let generateStart = Date()
+        let answers = try student.generate(sources, maxNewTokens: 32, cancel: nil)
+        let generateSeconds = Date().timeIntervalSince(generateStart)
         let result: [String: Any] = [
             "case": "lora-step", "task": task, "threads": threads, "batch": batch, "rank": rank,
             "source_tokens": pairs.map(\.source.count).reduce(0, +), "target_tokens": pairs.map(\.target.count).reduce(0, +),
             "padded_length": pairs.map(\.length).max() ?? 0, "seconds_per_step": median,
             "cpu_seconds_per_step": cpuTimes.sorted()[cpuTimes.count / 2],
             "steps": times.map { ($0 * 1000).rounded() / 1000 }, "losses": losses.map { Double($0) },
+            "generate_seconds_per_example": generateSeconds / Double(sources.count),
+            "generated_tokens": answers.map { student.tokenizer.encode($0, parseSpecial: false).count }.reduce(0, +),
             "trainable_parameters": student.trainableParameters().reduce(0) { $0 + $1.1.count },
         ]
         let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])

@@ -108,6 +108,13 @@ final class LlamaLoRAStudentTests: XCTestCase {
         }
         let before = try s.generate([prompt], maxNewTokens: 6, cancel: nil)
         XCTAssertEqual(before, [s.tokenizer.decode(reference, skipSpecial: true).trimmingCharacters(in: .whitespaces)])
+        // Decoding several sequences together gives each one's own answer.
+        let prompts = ["label: abc", "label: a much longer question", "rationale: x"]
+        s.generationBatch = 1
+        let alone = try s.generate(prompts, maxNewTokens: 6, cancel: nil)
+        s.generationBatch = 8
+        XCTAssertEqual(try s.generate(prompts, maxNewTokens: 6, cancel: nil), alone)
+        XCTAssertEqual(alone[0], before[0])
 
         // Teach it a short answer: generation then ends at the end token, well before the limit.
         s.setTraining(true)

@@ -73,6 +73,35 @@ final class LoRAMergedInferenceTests: XCTestCase {
         XCTAssertGreaterThan(Set(reference).count, 1, "a constant continuation would prove little")
     }
 
+    func testBatchedDecodingMatchesOneSequenceAtATime() throws {
+        for arch in ["llama", "qwen2"] {
+            let (trainable, file) = try trained(architecture: arch, tied: false)
+            let model = try LlamaModel(merging: trainable, gguf: file)
+            let prompts = [[3, 14, 15], [9, 26, 5, 35, 8, 9], [40]]
+            let continuations = [[7, 1, 2, 3], [4, 4, 10, 11], [30, 31, 0, 46]]
+            let v = model.config.vocabularySize
+            var expected: [[Float]] = []        // per step, the rows of every sequence
+            var singles = [LlamaKVCache](), batched = [LlamaKVCache]()
+            for p in prompts {
+                let a = model.makeCache(capacity: 16), b = model.makeCache(capacity: 16)
+                _ = try model.forward(p, cache: a)
+                _ = try model.forward(p, cache: b)
+                singles.append(a)
+                batched.append(b)
+            }
+            for step in 0..<4 {
+                expected = try prompts.indices.map { try model.forward([continuations[$0][step]], cache: singles[$0]) }
+                let got = try model.forward(next: prompts.indices.map { continuations[$0][step] }, caches: batched)
+                for i in prompts.indices {
+                    XCTAssertLessThan(maxAbsDiff(Array(got[(i * v)..<((i + 1) * v)]), expected[i]), 1e-4, "\(arch) step \(step) sequence \(i)")
+                }
+            }
+            XCTAssertEqual(batched.map(\.count), prompts.map { $0.count + 4 })
+            XCTAssertThrowsError(try model.forward(next: [1, 2], caches: [batched[0], batched[0]]))
+            XCTAssertThrowsError(try model.forward(next: [1], caches: [model.makeCache(capacity: 0)]))
+        }
+    }
+
     func testAMismatchedFileIsAnError() throws {
         let (model, _) = try trained(architecture: "llama", tied: true)
         guard let other = RealModel.require() else { return }

@@ -131,25 +131,48 @@ public final class LlamaLoRAStudent: Student {
         if let eos = tokenizer.eosTokenID { ends.insert(eos) }
         var out: [String] = []
         out.reserveCapacity(sources.count)
+        var first = 0
+        while first < sources.count {
+            let group = Array(sources[first..<Swift.min(first + Swift.max(1, generationBatch), sources.count)])
+            out += try generateGroup(group, model: inference, ends: ends, maxNewTokens: maxNewTokens, cancel: cancel)
+            first += group.count
+        }
+        return out
+    }
+
+    /// Sequences decoded together: each prompt runs alone through its own cache, then every
+    /// step feeds the unfinished sequences' next tokens as one batch (weights read once).
+    public var generationBatch = 8
+
+    private func generateGroup(_ sources: [String], model inference: LlamaModel, ends: Set<Int>, maxNewTokens: Int,
+                               cancel: CancellationFlag?) throws -> [String] {
+        var generated = [[Int]](repeating: [], count: sources.count)
+        guard maxNewTokens > 0 else { return generated.map { _ in "" } }
+        let v = model.config.vocabularySize
+        var caches: [LlamaKVCache] = [], next: [Int] = []
         for source in sources {
             if cancel?.isCancelled == true { throw TrainingError.cancelled }
             let prompt = promptTokens(source, limit: Swift.max(1, model.config.contextLength - maxNewTokens))
             let cache = inference.makeCache(capacity: prompt.count + maxNewTokens)
-            var generated: [Int] = []
-            if maxNewTokens > 0 {
-                var logits = try inference.forward(prompt, cache: cache)
-                while true {
-                    if cancel?.isCancelled == true { throw TrainingError.cancelled }
-                    let next = Self.argmax(logits)
-                    if ends.contains(next) { break }
-                    generated.append(next)
-                    if generated.count == maxNewTokens { break }
-                    logits = try inference.forward([next], cache: cache)
-                }
-            }
-            out.append(tokenizer.decode(generated, skipSpecial: true).trimmingCharacters(in: .whitespaces))
+            next.append(Self.argmax(try inference.forward(prompt, cache: cache)))
+            caches.append(cache)
         }
-        return out
+        var active = Array(sources.indices)
+        while true {
+            // Take each active sequence's token; drop those that ended or reached the limit.
+            var still: [Int] = []
+            for (slot, i) in active.enumerated() where !ends.contains(next[slot]) {
+                generated[i].append(next[slot])
+                if generated[i].count < maxNewTokens { still.append(i) }
+            }
+            if still.isEmpty { break }
+            if cancel?.isCancelled == true { throw TrainingError.cancelled }
+            let tokens = still.map { generated[$0].last ?? 0 }
+            let logits = try inference.forward(next: tokens, caches: still.map { caches[$0] })
+            next = (0..<still.count).map { Self.argmax(Array(logits[($0 * v)..<(($0 + 1) * v)])) }
+            active = still
+        }
+        return generated.map { tokenizer.decode($0, skipSpecial: true).trimmingCharacters(in: .whitespaces) }
     }
 
     /// The index of the largest logit (the first of equals).
