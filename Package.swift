@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: v5 + engineFlags),
         .target(name: "Distill", dependencies: ["Models", "NN", "Tensor",
                                                 .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: v5 + engineFlags),
-        .target(name: "Lang", dependencies: ["Distill"], swiftSettings: v5),
+        .target(name: "Lang", dependencies: ["Distill", "Models", "Tensor"], swiftSettings: v5),
         .target(name: "Jupyter", dependencies: ["Lang", "CZeroMQ", "COpenSSL"], swiftSettings: v5),
         .executableTarget(
             name: "stepwise",
@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor"],
                     resources: [.copy("Fixtures")], swiftSettings: v5 + engineFlags),
         .testTarget(name: "DistillTests", dependencies: ["Distill"], swiftSettings: v5),
-        .testTarget(name: "LangTests", dependencies: ["Lang"], swiftSettings: v5),
+        .testTarget(name: "LangTests", dependencies: ["Lang", "Distill", "Tensor"], swiftSettings: v5),
         .testTarget(name: "JupyterTests", dependencies: ["Jupyter", "Lang"], swiftSettings: v5),
     ]
 )

@@ -9,6 +9,7 @@ extension BuiltinRegistry {
         let registry = BuiltinRegistry()
         registry.register(coreBuiltins)
         registry.register(valueBuiltins)
+        registry.register(distillBuiltins)
         installAdditions(into: registry)
         return registry
     }

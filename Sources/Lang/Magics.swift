@@ -1,6 +1,6 @@
 // Magics: lines that start with `%`. A cell is split into code chunks and magic lines (keeping
 // every line's number, so errors still point at the right line); `%time` wraps the rest of the
-// cell or its own line. `%who`, `%help`, `%seed` are built in; later layers may add more.
+// cell or its own line. `%who`, `%help`, `%seed`, `%threads` are built in; later layers may add more.
 
 import Foundation
 
@@ -108,6 +108,7 @@ func standardMagics(for interpreter: Interpreter) -> [String: (documentation: St
             }
             context.emit(.pager(MimeBundle(plain: text)))
         }),
+        "threads": threadsMagic,
         "seed": ("%seed n: sets the seed for reproducible randomness; `%seed` alone shows it.", { [unowned interpreter] argument, context in
             if !argument.isEmpty {
                 guard let seed = UInt64(argument) else {

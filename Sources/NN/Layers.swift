@@ -78,6 +78,10 @@ public final class Dropout: Module {
         rng = RNG(seed: seed)
     }
 
+    /// Restarts the mask stream from `seed`. Trainers reseed every step from their seed and the
+    /// step number, so that a run resumed from a checkpoint draws the same masks as one that never stopped.
+    public func reseed(_ seed: UInt64) { rng = RNG(seed: seed) }
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard isTraining, p > 0 else { return x }
         let mask = rng.bernoulli(x.shape, p: 1 - p)

@@ -89,6 +89,18 @@ public protocol Student: AnyObject {
     /// Loads what `save(to:)` wrote into this student (same shape).
     /// - Throws: An error naming the file and what is wrong with it.
     func load(from directory: URL) throws
+    /// Restarts the random streams of the training forward (dropout) at `seed`; see the default
+    /// implementation below, which does nothing.
+    func reseedRandomness(_ seed: UInt64)
+}
+
+extension Student {
+    /// Restarts every random stream the student's training forward draws from (dropout) at `seed`.
+    /// The trainer calls it before each step with a seed made from its own seed and the step
+    /// number, so that a run resumed from a checkpoint draws what an uninterrupted run draws.
+    /// The default does nothing, which fits a student without randomness; a student with dropout
+    /// implements it (`T5Student` does).
+    public func reseedRandomness(_ seed: UInt64) {}
 }
 
 /// What stops training or makes it refuse to start.

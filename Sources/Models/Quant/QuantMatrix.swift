@@ -2,6 +2,7 @@
 // in fixed contiguous row chunks. Each output element is computed by one thread in a fixed
 // order, so results do not depend on the thread count.
 import Foundation
+import Tensor
 
 /// A row-major matrix of encoded rows (`rows × columns`, each row `columns` elements).
 public struct QuantizedMatrix: @unchecked Sendable {
@@ -41,8 +42,8 @@ struct SendablePointer<T>: @unchecked Sendable {
 
 /// Products of a quantised matrix with float activations.
 public enum QuantMatmul {
-    /// Default thread count: every core the process may use.
-    public static var defaultThreads: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    /// Default thread count: the engine's `Parallel.threads` (every core unless `%threads` says otherwise).
+    public static var defaultThreads: Int { Parallel.threads }
 
     /// Runs `body` over `count` items split into `threads` contiguous chunks
     /// (chunk c is `c*count/threads ..< (c+1)*count/threads`).

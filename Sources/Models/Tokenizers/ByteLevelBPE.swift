@@ -24,6 +24,9 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     /// A pre-token that is itself in the vocabulary is emitted whole, without merging
     /// (Llama 3; llama.cpp's `ignore_merges`, Hugging Face's `model.ignore_merges`).
     public let ignoreMerges: Bool
+    /// The merge rules as given (`"left right"`, best first), so the vocabulary can be written
+    /// back out as a tokenizer.json.
+    public let mergeRules: [String]
 
     private let tokenIDs: [String: Int]
     private let merges: [MergePair: (rank: Int32, merged: Int32)]
@@ -47,6 +50,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
             throw TokenizerError.lengthMismatch(what: "token types", expected: tokens.count, found: tokenTypes.count)
         }
         self.tokens = tokens
+        self.mergeRules = merges
         self.tokenTypes = tokenTypes.isEmpty ? Array(repeating: .normal, count: tokens.count) : tokenTypes
         self.preTokenizer = preTokenizer
         self.ignoreMerges = ignoreMerges ?? (preTokenizer == .llama3)

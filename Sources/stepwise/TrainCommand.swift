@@ -1,0 +1,286 @@
+// `stepwise train`: trains a student on a task with one of the three recipes, evaluates it on the
+// test split, and prints `accuracy=0.xxxx` as its last line. Ctrl-C stops at the last completed
+// step (the model is evaluated and saved as it is then); a second Ctrl-C quits at once.
+import ArgumentParser
+import Distill
+import Foundation
+import Models
+import Tensor
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a student (fine-tuning, distillation or step-by-step) and report its test accuracy.",
+        discussion: """
+            Students: t5-tiny, t5-mini, t5-small (from scratch, with a vocabulary learned from the \
+            training text), hf:PATH (a Hugging Face T5 folder). Teachers: replay (the released \
+            outputs in DATA/llm) or program (the synthetic task's). Equation tasks (svamp, synthetic) \
+            mask numbers unless --no-mask-numbers. The validation split is the task's own, else \
+            --valid-fraction of the training examples.
+            """)
+
+    enum TeacherKind: String, ExpressibleByArgument, CaseIterable { case replay, program }
+
+    @Option(help: "The task: svamp, cqa, anli1, esnli or synthetic.") var task: String
+    @Option(help: "The task's data folder (not needed for synthetic).") var data: String?
+    @Option(help: "finetune, distill or step-by-step.") var method = "step-by-step"
+    @Option(help: "Step-by-step's weight of the label loss.") var alpha = 0.5
+    @Flag(help: "Keep only rationales whose teacher label agrees with the gold label.") var agreeOnly = false
+    @Flag(help: "Step-by-step trains on the teacher's labels instead of the gold ones.") var teacherLabels = false
+    @Option(help: "t5-tiny, t5-mini, t5-small or hf:PATH.") var student = "t5-tiny"
+    @Option(help: "Where rationales come from: replay or program.") var teacher: TeacherKind?
+    @Option(help: "The share of the training examples to use, in (0, 1].") var fraction = 1.0
+    @Option(help: "The seed of subsampling, initial weights, batch order and dropout.") var seed: UInt64 = 0
+    @Option(help: "Optimizer steps (overrides --epochs).") var steps: Int?
+    @Option(help: "Passes over the training examples.") var epochs = 1
+    @Option(help: "Examples per micro-batch.") var batch = 16
+    @Option(help: "Micro-batches per optimizer step.") var accumulation = 1
+    @Option(help: "Peak learning rate.") var lr = 1e-3
+    @Option(help: "adamw or adafactor.") var optimizer = "adamw"
+    @Option(help: "Weight decay.") var weightDecay = 0.01
+    @Option(help: "Linear warm-up steps.") var warmup = 0
+    @Option(help: "constant, linear, cosine or inverse-sqrt.") var schedule = "constant"
+    @Option(help: "Clip the gradient norm to this (0: no clipping).") var clip = 1.0
+    @Option(help: "Evaluate on the validation split every N steps (0: only at the end).") var evalEvery = 0
+    @Option(help: "Validation examples per evaluation.") var evalLimit: Int?
+    @Option(help: "Stop after N evaluations without improvement.") var patience: Int?
+    @Option(help: "Checkpoint folder (last/ and best/ inside).") var checkpoint: String?
+    @Flag(help: "Continue from --checkpoint.") var resume = false
+    @Option(help: "Engine and BLAS threads.") var threads = 2
+    @Option(help: "Save the model, result.json and predictions.jsonl here.") var out: String?
+    @Option(help: "Source tokens per pair.") var maxSourceTokens = 256
+    @Option(help: "Label tokens per pair.") var maxTargetTokens = 64
+    @Option(help: "Rationale tokens per pair.") var maxRationaleTokens = 192
+    @Option(help: "Vocabulary size for students from scratch.") var vocabulary = 4000
+    @Option(help: "Dropout of students from scratch.") var dropout: Float = 0.1
+    @Flag(help: "Do not mask numbers (equation tasks mask them by default).") var noMaskNumbers = false
+    @Flag(inversion: .prefixedNo, help: "Group examples of similar length into batches.") var bucketing = true
+    @Option(help: "Share of train carved out for validation when the task has no valid split.") var validFraction = 0.1
+    @Option(help: "Synthetic task: training problems before --fraction.") var trainSize = 2000
+    @Option(help: "Synthetic task: validation problems.") var validSize = 200
+    @Option(help: "Synthetic task: test problems.") var testSize = 500
+    @Option(help: "Synthetic task: easy, classroom or hard.") var difficulty = "classroom"
+    @Option(help: "Test examples to evaluate (default: all).") var testLimit: Int?
+    @Flag(help: "Also generate each test example's rationale into predictions.jsonl.") var rationales = false
+    @Option(help: "Print a progress line every N steps.") var logEvery = 10
+
+    var isSynthetic: Bool { task.lowercased() == "synthetic" }
+
+    func validate() throws {
+        if !isSynthetic {
+            do { _ = try BenchmarkTask.named(task) } catch { throw ValidationError("\(error)") }
+            guard data != nil else { throw ValidationError("--data is required for \(task)") }
+            if teacher == .program { throw ValidationError("--teacher program solves only --task synthetic") }
+        } else if teacher == .replay {
+            throw ValidationError("the synthetic task has no released outputs; use --teacher program")
+        }
+        do { _ = try TrainingMethod.named(method) } catch { throw ValidationError("\(error)") }
+        guard OptimizerKind(rawValue: optimizer) != nil else { throw ValidationError("--optimizer must be adamw or adafactor") }
+        guard ScheduleKind(rawValue: schedule) != nil else {
+            throw ValidationError("--schedule must be constant, linear, cosine or inverse-sqrt")
+        }
+        guard fraction > 0, fraction <= 1 else { throw ValidationError("--fraction must be in (0, 1]") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard logEvery >= 1 else { throw ValidationError("--log-every must be at least 1") }
+        if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint DIR") }
+        if isSynthetic, SyntheticTaskOptions.difficulty(difficulty) == nil {
+            throw ValidationError("--difficulty must be easy, classroom or hard")
+        }
+        _ = try StudentSpec.parse(student)
+    }
+
+    func run() throws {
+        Parallel.threads = threads
+        let recipe = Recipe(method: try TrainingMethod.named(method), alpha: alpha, agreeOnly: agreeOnly,
+                            teacherLabels: teacherLabels, maskNumbers: false)
+        let loaded = try loadTask()
+        var masked = recipe
+        masked.maskNumbers = loaded.kind == .equation && !noMaskNumbers
+        let outputs = try masked.needsTeacher ? loaded.explain(loaded.train) : []
+        let trainingData = try masked.prepare(loaded.train, teacher: outputs, kind: loaded.kind)
+        print("task=\(loaded.name) method=\(masked.method.rawValue) train=\(loaded.train.count) valid=\(loaded.valid.count) " +
+              "test=\(loaded.test.count) masking=\(masked.maskNumbers)")
+        print("recipe: \(trainingData.report)")
+
+        let spec = try StudentSpec.parse(student)
+        let model = try spec.make(texts: trainingData.texts, vocabulary: vocabulary, dropout: dropout, seed: seed)
+        print("student: \(model.summary)")
+        let config = TrainerConfig(
+            steps: steps, epochs: epochs, batchSize: batch, gradientAccumulation: accumulation, learningRate: lr,
+            optimizer: OptimizerKind(rawValue: optimizer) ?? .adamw, weightDecay: weightDecay, warmupSteps: warmup,
+            schedule: ScheduleKind(rawValue: schedule) ?? .constant, maxGradNorm: clip > 0 ? clip : nil,
+            maxSourceTokens: maxSourceTokens, maxTargetTokens: maxTargetTokens, maxRationaleTokens: maxRationaleTokens,
+            bucketByLength: bucketing, evalEvery: evalEvery, evalLimit: evalLimit, patience: patience,
+            keepBest: true, checkpointDirectory: checkpoint, seed: seed)
+        let trainer = try Trainer(student: model, data: trainingData, validation: loaded.valid, kind: loaded.kind, config: config)
+        if resume, let checkpoint {
+            try trainer.resume(from: URL(fileURLWithPath: checkpoint))
+            print("resumed at step \(trainer.state.step) of \(trainer.totalSteps)")
+        }
+
+        let flag = Distill.CancellationFlag()
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        interrupt.setEventHandler {
+            if flag.isCancelled { Foundation.exit(130) }
+            flag.cancel()
+            FileHandle.standardError.write(Data("train: stopping at the last completed step (Ctrl-C again to quit now)\n".utf8))
+        }
+        interrupt.resume()
+
+        let total = trainer.totalSteps
+        let every = logEvery
+        let result = try trainer.train(cancel: flag) { event in
+            switch event {
+            case .step(let r) where r.step % every == 0 || r.step == total:
+                let rationale = r.rationaleLoss.map { String(format: " rationale=%.4f", $0) } ?? ""
+                print(String(format: "step %d/%d loss=%.4f label=%.4f", r.step, total, r.loss, r.labelLoss) + rationale +
+                      String(format: " lr=%.2e tok/s=%.0f elapsed=%.1fs", r.learningRate, r.tokensPerSecond, r.elapsed))
+            case .evaluation(let e):
+                print(String(format: "eval step=%d accuracy=%.4f on %d examples (%.1fs)", e.step, e.accuracy, e.count, e.seconds) +
+                      (e.isBest ? " best" : ""))
+            case .checkpoint(let path, let step, let best):
+                print("checkpoint \(best ? "best" : "last") step=\(step) \(path)")
+            default:
+                break
+            }
+            fflush(stdout)
+        }
+        switch result.stopReason {
+        case .cancelled: print("interrupted at step \(result.steps); evaluating the model as it is (Ctrl-C again to quit)")
+        case .earlyStopped: print("early stop at step \(result.steps)")
+        case .finished: break
+        }
+        if result.restoredBest, let best = result.bestStep { print("restored the best weights (step \(best))") }
+        print(String(format: "trained %d steps in %.1fs: %.2f steps/s, %.0f tokens/s, %d examples seen",
+                     result.steps, result.wallSeconds, result.stepsPerSecond, result.tokensPerSecond, result.examplesSeen))
+
+        let testExamples = Array(loaded.test.prefix(testLimit ?? loaded.test.count))
+        let started = Date()
+        let settings = EvaluationSettings(kind: loaded.kind, maskNumbers: masked.maskNumbers, batchSize: 32,
+                                          maxNewTokens: maxTargetTokens, withRationales: rationales,
+                                          maxRationaleTokens: maxRationaleTokens)
+        let evaluation = try StudentEvaluator.evaluate(model, on: testExamples, settings: settings)
+        print(String(format: "test examples=%d correct=%d empty=%d (%.1fs)", evaluation.count, evaluation.correctCount,
+                     evaluation.unparseableCount, Date().timeIntervalSince(started)))
+        if let confusion = evaluation.confusion { print(confusion) }
+        if let out { try save(model: model, result: result, evaluation: evaluation, to: URL(fileURLWithPath: out)) }
+        print("accuracy=\(String(format: "%.4f", evaluation.accuracy))")
+    }
+
+    // MARK: - Data
+
+    /// A task's splits and its teacher.
+    struct LoadedTask {
+        var name: String
+        var kind: LabelKind
+        var train: [Example]
+        var valid: [Example]
+        var test: [Example]
+        var explain: ([Example]) throws -> [TeacherOutput]
+    }
+
+    func loadTask() throws -> LoadedTask {
+        if isSynthetic {
+            let generator = SyntheticTask(difficulty: SyntheticTaskOptions.difficulty(difficulty) ?? .classroom)
+            let all = generator.examples(count: trainSize, seed: 1, split: "train")
+            let train = try Dataset.subsample(all, fraction: fraction, seed: seed)
+            let valid = generator.examples(count: validSize, seed: 2, split: "valid")
+            let test = generator.examples(count: testSize, seed: 3, split: "test")
+            let program = try ProgramTeacher(showResults: false)
+            return LoadedTask(name: "synthetic", kind: .equation, train: train, valid: valid, test: test,
+                              explain: { try program.explain($0) })
+        }
+        let benchmark = try BenchmarkTask.named(task)
+        let directory = ScoreCommand.taskDirectory(data ?? ".", task: benchmark)
+        let dataset = try benchmark.load(from: directory)
+        var train = dataset[split: "train"], valid = dataset[split: "valid"]
+        let test = dataset[split: "test"]
+        guard !train.isEmpty, !test.isEmpty else {
+            throw ValidationError("\(benchmark.rawValue) in \(directory) has splits \(dataset.splitNames); training needs train and test")
+        }
+        if valid.isEmpty {
+            let carved = try dataset.carvingValidation(fraction: validFraction, seed: seed, from: "train", into: "carved")
+            train = carved[split: "train"]
+            valid = carved[split: "carved"]
+        }
+        train = try Dataset.subsample(train, fraction: fraction, seed: seed)
+        let replay = ReplayTeacher(task: benchmark, outputs: URL(fileURLWithPath: directory).appendingPathComponent("llm").path)
+        return LoadedTask(name: benchmark.rawValue, kind: benchmark.labelKind, train: train, valid: valid, test: test,
+                          explain: { try replay.explain($0) })
+    }
+
+    // MARK: - Output
+
+    func save(model: Student, result: TrainingResult, evaluation: Evaluation, to folder: URL) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+        try TrainerCheckpoint.writeAtomically(folder.appendingPathComponent("model")) { try model.save(to: $0) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        struct Summary: Encodable {
+            let task: String, method: String, student: String, fraction: Double, seed: UInt64
+            let testAccuracy: Double, testExamples: Int, training: TrainingResult
+        }
+        let summary = Summary(task: task, method: method, student: student, fraction: fraction, seed: seed,
+                              testAccuracy: evaluation.accuracy, testExamples: evaluation.count, training: result)
+        try encoder.encode(summary).write(to: folder.appendingPathComponent("result.json"), options: .atomic)
+        var lines = ""
+        for row in evaluation.rows {
+            var object: [String: Any] = ["id": row.id.description, "input": row.input, "gold": row.gold, "correct": row.correct]
+            object["predicted"] = row.predicted ?? NSNull()
+            if let rationale = row.rationale { object["rationale"] = rationale }
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            lines += String(decoding: data, as: UTF8.self) + "\n"
+        }
+        try Data(lines.utf8).write(to: folder.appendingPathComponent("predictions.jsonl"), options: .atomic)
+        print("saved the model, result.json and predictions.jsonl in \(folder.path)")
+    }
+}
+
+/// Difficulty names of the synthetic task on the command line.
+enum SyntheticTaskOptions {
+    static func difficulty(_ name: String) -> SyntheticDifficulty? {
+        switch name.lowercased() {
+        case "easy": return .easy
+        case "classroom": return .classroom
+        case "hard": return .hard
+        default: return nil
+        }
+    }
+}
+
+/// What `--student` names. `llama:PATH` is the hook for the LoRA student (`LlamaLoRAStudent`):
+/// it parses here, and `make` is where it is built once that student exists in this build.
+enum StudentSpec: Equatable {
+    case t5(T5Config.Size)
+    case huggingFace(String)
+    case llama(String)
+
+    static func parse(_ text: String) throws -> StudentSpec {
+        if text.hasPrefix("hf:") {
+            let path = String(text.dropFirst(3))
+            guard !path.isEmpty else { throw ValidationError("--student hf:PATH needs a folder") }
+            return .huggingFace(path)
+        }
+        if text.hasPrefix("llama:") {
+            let path = String(text.dropFirst(6))
+            guard !path.isEmpty else { throw ValidationError("--student llama:PATH needs a GGUF file") }
+            return .llama(path)
+        }
+        if text.hasPrefix("t5-"), let size = T5Config.Size(rawValue: String(text.dropFirst(3))) { return .t5(size) }
+        throw ValidationError("--student must be t5-tiny, t5-mini, t5-small, hf:PATH or llama:PATH, got '\(text)'")
+    }
+
+    /// Builds the student; `texts` trains the vocabulary of a student from scratch.
+    func make(texts: [String], vocabulary: Int, dropout: Float, seed: UInt64) throws -> Student {
+        switch self {
+        case .t5(let size):
+            return try T5Student.fromScratch(size: size, texts: texts, vocabularySize: vocabulary, dropout: dropout, seed: seed)
+        case .huggingFace(let path):
+            return try T5Student(huggingFace: URL(fileURLWithPath: path))
+        case .llama(let path):
+            throw ValidationError("--student llama:\(path) needs the LoRA student, which this build does not include yet")
+        }
+    }
+}
