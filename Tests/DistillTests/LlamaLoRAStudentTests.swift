@@ -174,6 +174,22 @@ final class LlamaLoRAStudentTests: XCTestCase {
         }
     }
 
+    func testReseedingRepeatsTheDropoutMasks() throws {
+        let s = try student(lora: LoRAConfig(rank: 4, alpha: 8, dropout: 0.3))
+        s.setTraining(true)
+        let batch = [try s.encode(pair("abc", "12"), maxSourceTokens: 64, maxTargetTokens: 8)]
+        s.reseedRandomness(5)
+        let first = try Tensor.withoutGrad { try s.loss(batch).item() }
+        let second = try Tensor.withoutGrad { try s.loss(batch).item() }
+        s.reseedRandomness(5)
+        let again = try Tensor.withoutGrad { try s.loss(batch).item() }
+        XCTAssertEqual(first, again)
+        XCTAssertNotEqual(first, second, "the stream moves on between steps")
+        s.setTraining(false)
+        let plain = try Tensor.withoutGrad { try s.loss(batch).item() }
+        XCTAssertNotEqual(plain, first, "dropout is off in evaluation")
+    }
+
     func testBadSettingsAreErrors() throws {
         XCTAssertThrowsError(try LlamaLoRAStudent(gguf: LlamaLoRAStudentTinyModel.file(), lora: LoRAConfig(rank: 0)))
         XCTAssertThrowsError(try LlamaLoRAStudent(gguf: LlamaLoRAStudentTinyModel.file(), lora: LoRAConfig(targets: [])))

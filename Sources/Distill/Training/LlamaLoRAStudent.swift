@@ -142,7 +142,7 @@ public final class LlamaLoRAStudent: Student {
 
     /// Sequences decoded together: each prompt runs alone through its own cache, then every
     /// step feeds the unfinished sequences' next tokens as one batch (weights read once).
-    public var generationBatch = 8
+    public var generationBatch = 32
 
     private func generateGroup(_ sources: [String], model inference: LlamaModel, ends: Set<Int>, maxNewTokens: Int,
                                cancel: CancellationFlag?) throws -> [String] {
@@ -205,6 +205,19 @@ public final class LlamaLoRAStudent: Student {
     }
 
     public func setTraining(_ on: Bool) { model.train(on) }
+
+    /// Restarts every adapter's dropout stream from `seed` (one derived seed per projection).
+    public func reseedRandomness(_ seed: UInt64) {
+        var index: UInt64 = 0
+        for layer in model.layers {
+            for target in LoRATarget.allCases {
+                for case let (_, dropout as Dropout) in layer.projection(target).namedChildren() {
+                    dropout.reseed(seed &+ (index &+ 1) &* 0x9E37_79B9_7F4A_7C15)
+                }
+                index += 1
+            }
+        }
+    }
 
     public func save(to directory: URL) throws {
         try model.saveAdapters(to: directory, config: lora, baseModel: path)
