@@ -13,7 +13,9 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a student (fine-tuning, distillation or step-by-step) and report its test accuracy.",
         discussion: """
             Students: t5-tiny, t5-mini, t5-small (from scratch, with a vocabulary learned from the \
-            training text), hf:PATH (a Hugging Face T5 folder). Teachers: replay (the released \
+            training text), hf:PATH (a Hugging Face T5 folder), llama:PATH (a Llama-family GGUF, \
+            dequantised to Float32, fine-tuned through LoRA adapters: --lora-rank, --lora-alpha, \
+            --lora-dropout, --lora-targets). Teachers: replay (the released \
             outputs in DATA/llm) or program (the synthetic task's). Equation tasks (svamp, synthetic) \
             mask numbers unless --no-mask-numbers. The validation split is the task's own, else \
             --valid-fraction of the training examples.
@@ -27,7 +29,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Step-by-step's weight of the label loss.") var alpha = 0.5
     @Flag(help: "Keep only rationales whose teacher label agrees with the gold label.") var agreeOnly = false
     @Flag(help: "Step-by-step trains on the teacher's labels instead of the gold ones.") var teacherLabels = false
-    @Option(help: "t5-tiny, t5-mini, t5-small or hf:PATH.") var student = "t5-tiny"
+    @Option(help: "t5-tiny, t5-mini, t5-small, hf:PATH or llama:PATH.") var student = "t5-tiny"
+    @Option(help: "llama: LoRA rank.") var loraRank = 16
+    @Option(help: "llama: LoRA alpha (the update is scaled by alpha / rank).") var loraAlpha: Float = 32
+    @Option(help: "llama: LoRA dropout.") var loraDropout: Float = 0
+    @Option(help: "llama: comma-separated projections to adapt (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj).")
+    var loraTargets = LoRATarget.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "Where rationales come from: replay or program.") var teacher: TeacherKind?
     @Option(help: "The share of the training examples to use, in (0, 1].") var fraction = 1.0
     @Option(help: "The seed of subsampling, initial weights, batch order and dropout.") var seed: UInt64 = 0
@@ -55,7 +62,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Dropout of students from scratch.") var dropout: Float = 0.1
     @Flag(help: "Do not mask numbers (equation tasks mask them by default).") var noMaskNumbers = false
     @Flag(inversion: .prefixedNo, help: "Group examples of similar length into batches.") var bucketing = true
-    @Option(help: "Share of train carved out for validation when the task has no valid split.") var validFraction = 0.1
+    @Option(help: "Share of train carved out for validation when the task has no valid split (0: none, train on all).")
+    var validFraction = 0.1
     @Option(help: "Synthetic task: training problems before --fraction.") var trainSize = 2000
     @Option(help: "Synthetic task: validation problems.") var validSize = 200
     @Option(help: "Synthetic task: test problems.") var testSize = 500
@@ -87,6 +95,20 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--difficulty must be easy, classroom or hard")
         }
         _ = try StudentSpec.parse(student)
+        _ = try loraConfig()
+        guard validFraction >= 0, validFraction < 1 else { throw ValidationError("--valid-fraction must be in [0, 1)") }
+    }
+
+    /// The LoRA settings of a llama:PATH student.
+    func loraConfig() throws -> LoRAConfig {
+        let names = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let targets = try names.map { name -> LoRATarget in
+            guard let t = LoRATarget(rawValue: name) ?? LoRATarget(rawValue: name + "_proj") else {
+                throw ValidationError("--lora-targets: unknown projection '\(name)' (use \(LoRATarget.allCases.map(\.rawValue).joined(separator: ",")))")
+            }
+            return t
+        }
+        return LoRAConfig(rank: loraRank, alpha: loraAlpha, dropout: loraDropout, targets: targets)
     }
 
     func run() throws {
@@ -103,7 +125,7 @@ struct TrainCommand: ParsableCommand {
         print("recipe: \(trainingData.report)")
 
         let spec = try StudentSpec.parse(student)
-        let model = try spec.make(texts: trainingData.texts, vocabulary: vocabulary, dropout: dropout, seed: seed)
+        let model = try spec.make(texts: trainingData.texts, vocabulary: vocabulary, dropout: dropout, lora: loraConfig(), seed: seed)
         print("student: \(model.summary)")
         let config = TrainerConfig(
             steps: steps, epochs: epochs, batchSize: batch, gradientAccumulation: accumulation, learningRate: lr,
@@ -199,7 +221,7 @@ struct TrainCommand: ParsableCommand {
         guard !train.isEmpty, !test.isEmpty else {
             throw ValidationError("\(benchmark.rawValue) in \(directory) has splits \(dataset.splitNames); training needs train and test")
         }
-        if valid.isEmpty {
+        if valid.isEmpty && validFraction > 0 {
             let carved = try dataset.carvingValidation(fraction: validFraction, seed: seed, from: "train", into: "carved")
             train = carved[split: "train"]
             valid = carved[split: "carved"]
@@ -250,8 +272,8 @@ enum SyntheticTaskOptions {
     }
 }
 
-/// What `--student` names. `llama:PATH` is the hook for the LoRA student (`LlamaLoRAStudent`):
-/// it parses here, and `make` is where it is built once that student exists in this build.
+/// What `--student` names: a T5 from scratch, a Hugging Face T5 folder, or a GGUF decoder with
+/// LoRA adapters (`LlamaLoRAStudent`).
 enum StudentSpec: Equatable {
     case t5(T5Config.Size)
     case huggingFace(String)
@@ -273,14 +295,14 @@ enum StudentSpec: Equatable {
     }
 
     /// Builds the student; `texts` trains the vocabulary of a student from scratch.
-    func make(texts: [String], vocabulary: Int, dropout: Float, seed: UInt64) throws -> Student {
+    func make(texts: [String], vocabulary: Int, dropout: Float, lora: LoRAConfig, seed: UInt64) throws -> Student {
         switch self {
         case .t5(let size):
             return try T5Student.fromScratch(size: size, texts: texts, vocabularySize: vocabulary, dropout: dropout, seed: seed)
         case .huggingFace(let path):
             return try T5Student(huggingFace: URL(fileURLWithPath: path))
         case .llama(let path):
-            throw ValidationError("--student llama:\(path) needs the LoRA student, which this build does not include yet")
+            return try LlamaLoRAStudent(ggufPath: path, lora: lora, seed: seed)
         }
     }
 }

@@ -118,6 +118,20 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
+    /// Assembles a model from weights already in memory (for example a trainable model with its
+    /// adapters folded in; see `LlamaModel(merging:gguf:)`); `file` supplies the metadata.
+    init(config: LlamaConfig, file: GGUFFile, tokenizer: any Tokenizer, rope: Rope, tokenEmbedding: QuantizedMatrix,
+         output: LlamaMatrix, outputNorm: [Float], blocks: [LlamaBlockWeights]) {
+        self.config = config
+        self.file = file
+        self.tokenizer = tokenizer
+        self.rope = rope
+        self.tokenEmbedding = tokenEmbedding
+        self.output = output
+        self.outputNorm = outputNorm
+        self.blocks = blocks
+    }
+
     /// A KV cache for this model; `capacity` defaults to the training context length.
     public func makeCache(capacity: Int? = nil) -> LlamaKVCache {
         LlamaKVCache(config: config, capacity: capacity ?? config.contextLength)

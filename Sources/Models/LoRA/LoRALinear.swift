@@ -90,7 +90,8 @@ public final class LoRALinear: Module {
         let base = x.linear(weight: weight, bias: bias)
         guard let a = loraA, let b = loraB else { return base }
         let input = dropout.map { $0(x) } ?? x
-        return base + input.linear(weight: a).linear(weight: b) * scale
+        // The scale goes on the rank-r activations, not on the (..., out) product.
+        return base + (input.linear(weight: a) * scale).linear(weight: b)
     }
 
     public override func ownParameters() -> [(String, Tensor)] {
