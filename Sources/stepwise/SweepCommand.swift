@@ -6,6 +6,7 @@ import ArgumentParser
 import Distill
 import Foundation
 import Lang
+import Models
 import Tensor
 
 struct SweepCommand: ParsableCommand {
@@ -26,7 +27,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Comma-separated seeds.") var seeds = "0,1,2"
     @Option(help: "Step-by-step's weight of the label loss.") var alpha = 0.5
     @Flag(help: "Keep only rationales whose teacher label agrees with the gold label.") var agreeOnly = false
-    @Option(help: "t5-tiny, t5-mini, t5-small or hf:PATH.") var student = "t5-tiny"
+    @Option(help: "t5-tiny, t5-mini, t5-small, hf:PATH or llama:PATH (LoRA rank 16, alpha 32).") var student = "t5-tiny"
     @Option(help: "Optimizer steps per cell (overrides --epochs).") var steps: Int?
     @Option(help: "Passes over each cell's training examples.") var epochs = 1
     @Option(help: "Examples per batch.") var batch = 16
@@ -101,7 +102,7 @@ struct SweepCommand: ParsableCommand {
                                    evalEvery: evalEvery, evalLimit: evalLimit, maxNewTokens: maxTargetTokens, patience: patience)
         let experiment = Experiment(task: experimentTask, config: config,
                                     maskNumbers: experimentTask.kind == .equation && !noMaskNumbers, testLimit: testLimit) {
-            try spec.make(texts: $0, vocabulary: vocabulary, dropout: dropout, seed: $1)
+            try spec.make(texts: $0, vocabulary: vocabulary, dropout: dropout, lora: LoRAConfig(), seed: $1)
         }
         var recipes = Experiment.standardRecipes
         recipes[TrainingMethod.stepByStep.rawValue] = .stepByStep(alpha: alpha, agreeOnly: agreeOnly)

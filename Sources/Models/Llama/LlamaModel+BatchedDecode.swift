@@ -60,9 +60,14 @@ extension LlamaModel {
             }
             for (i, cache) in caches.enumerated() {
                 let position = cache.count
-                (cache.keys[l] + position * kvDim).update(from: keys.p + i * kvDim, count: kvDim)
+                // Keys go into the cache transposed, (nKVHeads, headDim, keyStride), as `attention` writes them.
+                let cached = cache.keys[l], stride = cache.keyStride, hd = c.headDim
+                for g in 0..<c.nKVHeads {
+                    let src = keys.p + i * kvDim + g * hd, dst = cached + g * hd * stride + position
+                    for e in 0..<hd { dst[e * stride] = src[e] }
+                }
                 (cache.values[l] + position * kvDim).update(from: values.p + i * kvDim, count: kvDim)
-                LlamaAttention.causal(q: s.q.p + i * qDim, keys: cache.keys[l], values: cache.values[l],
+                LlamaAttention.causal(q: s.q.p + i * qDim, keys: cached, keyStride: stride, values: cache.values[l],
                                       out: s.attn.p + i * qDim, tokens: 1, start: position, config: c, threads: threads,
                                       halfWeights: emulateLlamaCppRounding)
             }
