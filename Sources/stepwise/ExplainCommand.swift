@@ -65,15 +65,8 @@ struct ExplainCommand: ParsableCommand {
         let rationaleStore = try RationaleStore(path: store)
         let explainer = Explainer(teacher: teacher, prompt: prompt, store: rationaleStore, samples: samples,
                                   concurrency: concurrency, retryFailed: !noRetryFailed)
-        let flag = CancellationFlag()
-        signal(SIGINT, SIG_IGN)
-        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        interrupt.setEventHandler {
-            if flag.isCancelled { Foundation.exit(130) }  // a second Ctrl-C quits at once
-            flag.cancel()
-            FileHandle.standardError.write(Data("explain: stopping; completed calls are stored (Ctrl-C again to quit now)\n".utf8))
-        }
-        interrupt.resume()
+        let (flag, interrupt) = Interrupts.cancellationFlag(message: "explain: stopping; completed calls are stored (Ctrl-C again to quit now)")
+        defer { interrupt.cancel() }
         let showProgress = progress
         let outcome = Self.blocking {
             try await explainer.run(examples, cancel: flag) { step in

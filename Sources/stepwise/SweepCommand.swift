@@ -114,15 +114,8 @@ struct SweepCommand: ParsableCommand {
         print("sweep task=\(experimentTask.name) train=\(experimentTask.train.count) test=\(min(testLimit ?? .max, experimentTask.test.count)) " +
               "cells=\(grid.cells.count) already done=\(resumed) student=\(student)")
 
-        let flag = Distill.CancellationFlag()
-        signal(SIGINT, SIG_IGN)
-        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        interrupt.setEventHandler {
-            if flag.isCancelled { Foundation.exit(130) }
-            flag.cancel()
-            FileHandle.standardError.write(Data("sweep: stopping; finished cells are kept in \(journal.path)\n".utf8))
-        }
-        interrupt.resume()
+        let (flag, interrupt) = Interrupts.cancellationFlag(message: "sweep: stopping; finished cells are kept in \(journal.path)")
+        defer { interrupt.cancel() }
 
         let result: SweepResult
         do {

@@ -140,15 +140,8 @@ struct TrainCommand: ParsableCommand {
             print("resumed at step \(trainer.state.step) of \(trainer.totalSteps)")
         }
 
-        let flag = Distill.CancellationFlag()
-        signal(SIGINT, SIG_IGN)
-        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        interrupt.setEventHandler {
-            if flag.isCancelled { Foundation.exit(130) }
-            flag.cancel()
-            FileHandle.standardError.write(Data("train: stopping at the last completed step (Ctrl-C again to quit now)\n".utf8))
-        }
-        interrupt.resume()
+        let (flag, interrupt) = Interrupts.cancellationFlag(message: "train: stopping at the last completed step (Ctrl-C again to quit now)")
+        defer { interrupt.cancel() }
 
         let total = trainer.totalSteps
         let every = logEvery
