@@ -197,14 +197,12 @@ struct TrainCommand: ParsableCommand {
 
     func loadTask() throws -> LoadedTask {
         if isSynthetic {
-            let generator = SyntheticTask(difficulty: SyntheticTaskOptions.difficulty(difficulty) ?? .classroom)
-            let all = generator.examples(count: trainSize, seed: 1, split: "train")
-            let train = try Dataset.subsample(all, fraction: fraction, seed: seed)
-            let valid = generator.examples(count: validSize, seed: 2, split: "valid")
-            let test = generator.examples(count: testSize, seed: 3, split: "test")
-            let program = try ProgramTeacher(showResults: false)
-            return LoadedTask(name: "synthetic", kind: .equation, train: train, valid: valid, test: test,
-                              explain: { try program.explain($0) })
+            let synthetic = ExperimentTask.synthetic(difficulty: SyntheticTaskOptions.difficulty(difficulty) ?? .classroom,
+                                                     trainSize: trainSize, validSize: validSize, testSize: testSize,
+                                                     teacher: try ProgramTeacher(showResults: false))
+            return LoadedTask(name: synthetic.name, kind: synthetic.kind,
+                              train: try Dataset.subsample(synthetic.train, fraction: fraction, seed: seed),
+                              valid: synthetic.valid, test: synthetic.test, explain: synthetic.explain)
         }
         let benchmark = try BenchmarkTask.named(task)
         let directory = ScoreCommand.taskDirectory(data ?? ".", task: benchmark)
