@@ -2,6 +2,8 @@
 // step-by-step rationale in the SVAMP teacher's style, or, at a seeded error rate, makes one
 // mistake (a wrong operation or a wrong number) and follows it through to the label.
 
+import Foundation
+
 /// A mistake the program teacher made on purpose.
 public enum TeacherMistake: Hashable, Sendable, CustomStringConvertible {
     /// At step `step` (0-based) it used `used` instead of `correct`.
@@ -79,7 +81,9 @@ public struct ProgramTeacher: Hashable, Sendable {
     }
 
     /// A rationale and answer sentence for a program, in the SVAMP teacher's style:
-    /// `Sam has 12 apples. He buys 7 more, so 12 + 7 = 19. … The answer is ((12 + 7) * 3).`
+    /// `Sam has 12 apples. He gets 7 more, so 12 + 7 = 19. … The answer is ( ( 12 + 7 ) * 3 ).`
+    /// Without results each step restates the expression so far, written as the label writes it
+    /// (`so he has ( 12 + 7 ) * 3.`), so the last one is the label.
     /// - Parameters:
     ///   - problem: The problem (for names and objects).
     ///   - steps: The steps the teacher carries out (the problem's own, or mistaken ones).
@@ -88,21 +92,51 @@ public struct ProgramTeacher: Hashable, Sendable {
         let he = problem.pronoun.prefix(1).uppercased() + problem.pronoun.dropFirst()
         var sentences = ["\(problem.name) has \(problem.start) \(problem.object)."]
         var value = Double(problem.start)
-        var expression = String(problem.start)
-        for step in steps {
+        var remarks = distractorRemarks(for: problem, stepCount: steps.count)
+        for (index, step) in steps.enumerated() {
+            sentences += remarks[index]
             let next = step.operation.apply(value, Double(step.operand))
-            let previous = showResults ? Arithmetic.format(value) : expression
-            let left = expression.contains(" ") && !showResults ? "(\(expression))" : previous
-            let arithmetic = "\(left) \(step.operation.rawValue) \(step.operand)"
             let event = restatement(step, pronoun: he)
-            sentences.append(showResults ? "\(event), so \(arithmetic) = \(Arithmetic.format(next))."
-                                         : "\(event), so \(problem.pronoun) has \(arithmetic).")
-            let wrapped = expression.contains(" ") ? "(\(expression))" : expression
-            expression = "\(wrapped) \(step.operation.rawValue) \(step.operand)"
+            if showResults {
+                sentences.append("\(event), so \(Arithmetic.format(value)) \(step.operation.rawValue) \(step.operand) = \(Arithmetic.format(next)).")
+            } else {
+                let expression = SyntheticProblem.equation(start: problem.start, steps: Array(steps[...index]))
+                sentences.append("\(event), so \(problem.pronoun) has \(expression).")
+            }
             value = next
         }
-        sentences.append("The answer is (\(expression)).")
+        sentences += remarks.removeLast()
+        sentences.append("The answer is ( \(SyntheticProblem.equation(start: problem.start, steps: steps)) ).")
         return sentences.joined(separator: " ")
+    }
+
+    /// What the teacher says about each distractor sentence, in story order: slot i holds the
+    /// remarks that come before step i, the last slot those after the last step. A distractor is
+    /// about someone else (`Omar's 44 apples are not Sam's.`) or about other things (`Sam's 27
+    /// shells are not apples.`). All slots are empty when the story cannot be read back (an example
+    /// made by hand, without the generator's sentences).
+    static func distractorRemarks(for problem: SyntheticProblem, stepCount: Int) -> [[String]] {
+        var slots = [[String]](repeating: [], count: stepCount + 1)
+        let story = problem.input.split(separator: "\n").first.map(String.init) ?? ""
+        let sentences = story.components(separatedBy: ". ").dropFirst()
+        var slot = 0
+        for sentence in sentences {
+            let words = sentence.trimmingCharacters(in: CharacterSet(charactersIn: ".")).split(separator: " ").map(String.init)
+            guard let at = words.firstIndex(where: { Int($0) != nil }), let number = Int(words[at]) else {
+                return [[String]](repeating: [], count: stepCount + 1)
+            }
+            guard problem.distractorNumbers.contains(number) else {
+                slot += 1
+                continue
+            }
+            let things = words[(at + 1)...].joined(separator: " ")
+            let remark = words.starts(with: [problem.name, "also"])
+                ? "\(problem.name)'s \(number) \(things) are not \(problem.object)."
+                : "\(words[0])'s \(number) \(things) are not \(problem.name)'s."
+            slots[min(slot, stepCount)].append(remark)
+        }
+        guard slot == stepCount else { return [[String]](repeating: [], count: stepCount + 1) }
+        return slots
     }
 
     static func restatement(_ step: SyntheticStep, pronoun he: String) -> String {

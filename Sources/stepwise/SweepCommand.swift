@@ -32,6 +32,9 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Passes over each cell's training examples.") var epochs = 1
     @Option(help: "Examples per batch.") var batch = 16
     @Option(help: "Peak learning rate.") var lr = 1e-3
+    @Option(help: "Weight decay.") var weightDecay = 0.01
+    @Option(help: "Linear warm-up steps.") var warmup = 0
+    @Option(help: "constant, linear, cosine or inverse-sqrt.") var schedule = "constant"
     @Option(help: "Evaluate on the validation split every N steps (0: never; keeps the best).") var evalEvery = 0
     @Option(help: "Validation examples per evaluation.") var evalLimit: Int?
     @Option(help: "Stop a cell after N evaluations without improvement.") var patience: Int?
@@ -44,7 +47,7 @@ struct SweepCommand: ParsableCommand {
     @Flag(help: "Do not mask numbers (equation tasks mask them by default).") var noMaskNumbers = false
     @Option(help: "Synthetic task: training problems before the fractions.") var trainSize = 2000
     @Option(help: "Synthetic task: test problems.") var testSize = 500
-    @Option(help: "Synthetic task: easy, classroom or hard.") var difficulty = "classroom"
+    @Option(help: SyntheticTaskOptions.help) var difficulty = "classroom"
     @Option(help: "Synthetic task: the program teacher's error rate.") var teacherErrorRate = 0.0
     @Option(help: "Folder for the journal, CSV, JSON and SVG.") var out: String
 
@@ -76,11 +79,50 @@ struct SweepCommand: ParsableCommand {
         if task.lowercased() != "synthetic" {
             do { _ = try BenchmarkTask.named(task) } catch { throw ValidationError("\(error)") }
             guard data != nil else { throw ValidationError("--data is required for \(task)") }
-        } else if SyntheticTaskOptions.difficulty(difficulty) == nil {
-            throw ValidationError("--difficulty must be easy, classroom or hard")
+        } else {
+            _ = try SyntheticTaskOptions.difficulty(difficulty)
         }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard ScheduleKind(rawValue: schedule) != nil else {
+            throw ValidationError("--schedule must be constant, linear, cosine or inverse-sqrt")
+        }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be at least 0") }
         _ = try StudentSpec.parse(student)
+    }
+
+    /// Every setting that changes a cell's result, one `name=value` per line. The grid (methods,
+    /// fractions, seeds), --threads and --out are left out: they choose which cells run, where and
+    /// how fast, not what a cell computes.
+    var settingsFingerprint: String {
+        [
+            "task=\(task.lowercased())", "data=\(data ?? "")", "alpha=\(alpha)", "agree-only=\(agreeOnly)",
+            "student=\(student)", "steps=\(steps.map(String.init) ?? "")", "epochs=\(epochs)", "batch=\(batch)",
+            "lr=\(lr)", "weight-decay=\(weightDecay)", "warmup=\(warmup)", "schedule=\(schedule)",
+            "eval-every=\(evalEvery)", "eval-limit=\(evalLimit.map(String.init) ?? "")",
+            "patience=\(patience.map(String.init) ?? "")", "test-limit=\(testLimit.map(String.init) ?? "")",
+            "vocabulary=\(vocabulary)", "dropout=\(dropout)", "max-target-tokens=\(maxTargetTokens)",
+            "max-rationale-tokens=\(maxRationaleTokens)", "mask-numbers=\(!noMaskNumbers)", "train-size=\(trainSize)",
+            "test-size=\(testSize)", "difficulty=\(difficulty)", "teacher-error-rate=\(teacherErrorRate)",
+        ].joined(separator: "\n") + "\n"
+    }
+
+    /// Writes `settings.txt` into a new sweep folder; in an existing one, refuses to mix cells made
+    /// with other settings into the journal, and names the settings that differ.
+    func checkSettings(in folder: URL) throws {
+        let file = folder.appendingPathComponent("settings.txt")
+        let current = settingsFingerprint
+        if let stored = try? String(contentsOf: file, encoding: .utf8) {
+            guard stored != current else { return }
+            let before = Set(stored.split(separator: "\n")), now = Set(current.split(separator: "\n"))
+            let changed = now.subtracting(before).sorted().joined(separator: ", ")
+            let was = before.subtracting(now).sorted().joined(separator: ", ")
+            throw ValidationError("""
+                \(folder.path) holds a sweep made with other settings (now \(changed); then \(was)). \
+                Use another --out, or the settings in \(file.path).
+                """)
+        }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(current.utf8).write(to: file, options: .atomic)
     }
 
     func run() throws {
@@ -88,7 +130,7 @@ struct SweepCommand: ParsableCommand {
         let grid = try parsedGrid()
         let experimentTask: ExperimentTask
         if task.lowercased() == "synthetic" {
-            experimentTask = .synthetic(difficulty: SyntheticTaskOptions.difficulty(difficulty) ?? .classroom, trainSize: trainSize,
+            experimentTask = .synthetic(difficulty: try SyntheticTaskOptions.difficulty(difficulty), trainSize: trainSize,
                                         testSize: testSize,
                                         teacher: try ProgramTeacher(errorRate: teacherErrorRate, seed: 0, showResults: false))
         } else {
@@ -98,6 +140,8 @@ struct SweepCommand: ParsableCommand {
         let spec = try StudentSpec.parse(student)
         let (vocabulary, dropout) = (self.vocabulary, self.dropout)
         let config = TrainerConfig(steps: steps, epochs: epochs, batchSize: batch, learningRate: lr,
+                                   weightDecay: weightDecay, warmupSteps: warmup,
+                                   schedule: ScheduleKind(rawValue: schedule) ?? .constant,
                                    maxTargetTokens: maxTargetTokens, maxRationaleTokens: maxRationaleTokens,
                                    evalEvery: evalEvery, evalLimit: evalLimit, maxNewTokens: maxTargetTokens, patience: patience)
         let experiment = Experiment(task: experimentTask, config: config,
@@ -109,6 +153,7 @@ struct SweepCommand: ParsableCommand {
         recipes[TrainingMethod.distill.rawValue] = .distill(agreeOnly: agreeOnly)
 
         let folder = URL(fileURLWithPath: out)
+        try checkSettings(in: folder)
         let journal = folder.appendingPathComponent("journal.jsonl")
         let resumed = try SweepJournal.read(journal).filter { grid.cells.contains($0.cell) }.count
         print("sweep task=\(experimentTask.name) train=\(experimentTask.train.count) test=\(min(testLimit ?? .max, experimentTask.test.count)) " +

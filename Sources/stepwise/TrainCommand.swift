@@ -67,7 +67,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Synthetic task: training problems before --fraction.") var trainSize = 2000
     @Option(help: "Synthetic task: validation problems.") var validSize = 200
     @Option(help: "Synthetic task: test problems.") var testSize = 500
-    @Option(help: "Synthetic task: easy, classroom or hard.") var difficulty = "classroom"
+    @Option(help: SyntheticTaskOptions.help) var difficulty = "classroom"
     @Option(help: "Test examples to evaluate (default: all).") var testLimit: Int?
     @Flag(help: "Also generate each test example's rationale into predictions.jsonl.") var rationales = false
     @Option(help: "Print a progress line every N steps.") var logEvery = 10
@@ -91,9 +91,7 @@ struct TrainCommand: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard logEvery >= 1 else { throw ValidationError("--log-every must be at least 1") }
         if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint DIR") }
-        if isSynthetic, SyntheticTaskOptions.difficulty(difficulty) == nil {
-            throw ValidationError("--difficulty must be easy, classroom or hard")
-        }
+        if isSynthetic { _ = try SyntheticTaskOptions.difficulty(difficulty) }
         _ = try StudentSpec.parse(student)
         _ = try loraConfig()
         guard validFraction >= 0, validFraction < 1 else { throw ValidationError("--valid-fraction must be in [0, 1)") }
@@ -197,7 +195,7 @@ struct TrainCommand: ParsableCommand {
 
     func loadTask() throws -> LoadedTask {
         if isSynthetic {
-            let synthetic = ExperimentTask.synthetic(difficulty: SyntheticTaskOptions.difficulty(difficulty) ?? .classroom,
+            let synthetic = ExperimentTask.synthetic(difficulty: try SyntheticTaskOptions.difficulty(difficulty),
                                                      trainSize: trainSize, validSize: validSize, testSize: testSize,
                                                      teacher: try ProgramTeacher(showResults: false))
             return LoadedTask(name: synthetic.name, kind: synthetic.kind,
@@ -253,13 +251,14 @@ struct TrainCommand: ParsableCommand {
 
 /// Difficulty names of the synthetic task on the command line.
 enum SyntheticTaskOptions {
-    static func difficulty(_ name: String) -> SyntheticDifficulty? {
-        switch name.lowercased() {
-        case "easy": return .easy
-        case "classroom": return .classroom
-        case "hard": return .hard
-        default: return nil
-        }
+    /// The help text of `--difficulty`.
+    static let help: ArgumentHelp = """
+        Synthetic task: easy, classroom or hard, optionally with changes, e.g. \
+        classroom,steps=1-3,distractors=0-2,numbers=2-99,parentheses=yes.
+        """
+
+    static func difficulty(_ spec: String) throws -> SyntheticDifficulty {
+        do { return try SyntheticDifficulty.named(spec) } catch { throw ValidationError("--difficulty: \(error)") }
     }
 }
 

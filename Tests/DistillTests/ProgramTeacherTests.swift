@@ -25,7 +25,7 @@ final class ProgramTeacherTests: XCTestCase {
             XCTAssertNil(answer.mistake)
             let label = try XCTUnwrap(answer.output.label, answer.output.raw)
             XCTAssertTrue(Metrics.isCorrect(label, gold: answer.output.example.label, kind: .equation))
-            XCTAssertEqual(label, Arithmetic.compact(answer.output.example.label))
+            XCTAssertEqual(label, "( \(answer.output.example.label) )")
             checkArithmetic(answer.output.raw)
         }
         XCTAssertEqual(Metrics.evaluate(answers.map(\.output), kind: .equation).accuracy, 1)
@@ -37,10 +37,40 @@ final class ProgramTeacherTests: XCTestCase {
             fields: ["name": "Sam", "pronoun": "he", "object": "apples", "start": "12", "program": "+7 *3"]))
         XCTAssertEqual(ProgramTeacher.rationale(for: problem, steps: problem.steps, showResults: true),
                        "Sam has 12 apples. He gets 7 more, so 12 + 7 = 19. He ends up with 3 times as many, "
-                       + "so 19 * 3 = 57. The answer is ((12 + 7) * 3).")
+                       + "so 19 * 3 = 57. The answer is ( ( 12 + 7 ) * 3 ).")
         XCTAssertEqual(ProgramTeacher.rationale(for: problem, steps: problem.steps, showResults: false),
                        "Sam has 12 apples. He gets 7 more, so he has 12 + 7. He ends up with 3 times as many, "
-                       + "so he has (12 + 7) * 3. The answer is ((12 + 7) * 3).")
+                       + "so he has ( 12 + 7 ) * 3. The answer is ( ( 12 + 7 ) * 3 ).")
+        // Multiplying first needs no parentheses, in the rationale or the label.
+        let reordered = try SyntheticProblem(example: Example(
+            id: ExampleID(split: "train", index: 0), input: "", label: "",
+            fields: ["name": "Mia", "pronoun": "she", "object": "coins", "start": "12", "program": "*3 +7 -2"]))
+        XCTAssertEqual(reordered.equation, "12 * 3 + 7 - 2")
+        XCTAssertEqual(ProgramTeacher.rationale(for: reordered, steps: reordered.steps, showResults: false),
+                       "Mia has 12 coins. She ends up with 3 times as many, so she has 12 * 3. She gets 7 more, "
+                       + "so she has 12 * 3 + 7. She loses 2, so she has 12 * 3 + 7 - 2. The answer is ( 12 * 3 + 7 - 2 ).")
+    }
+
+    func testRationaleSaysWhyEachDistractorDoesNotCount() throws {
+        let example = Example(
+            id: ExampleID(split: "train", index: 0),
+            input: "Mia has 12 coins. Omar has 44 coins. She ends up with 3 times as many coins. Mia also has 5 toy cars. "
+                + "Mia buys 7 more coins.\nHow many coins does Mia have now?",
+            label: "12 * 3 + 7",
+            fields: ["name": "Mia", "pronoun": "she", "object": "coins", "start": "12", "program": "*3 +7",
+                     "distractors": "44 5"])
+        let problem = try SyntheticProblem(example: example)
+        XCTAssertEqual(ProgramTeacher.rationale(for: problem, steps: problem.steps, showResults: false),
+                       "Mia has 12 coins. Omar's 44 coins are not Mia's. She ends up with 3 times as many, so she has 12 * 3. "
+                       + "Mia's 5 toy cars are not coins. She gets 7 more, so she has 12 * 3 + 7. The answer is ( 12 * 3 + 7 ).")
+        // Every generated distractor gets its remark, in story order, and the label still parses.
+        let examples = SyntheticTask(difficulty: .hard).examples(count: 300, seed: 6)
+        for (example, answer) in zip(examples, try ProgramTeacher(showResults: false).answer(examples)) {
+            let problem = try SyntheticProblem(example: example)
+            let remarks = answer.output.raw.components(separatedBy: " are not ").count - 1
+            XCTAssertEqual(remarks, problem.distractorNumbers.count, answer.output.raw)
+            XCTAssertEqual(answer.output.label.flatMap { Arithmetic.value(of: $0) }, problem.answer, answer.output.raw)
+        }
     }
 
     func testObservedErrorRateNearTheSetting() throws {

@@ -50,6 +50,19 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(result.points.map(\.method), ["finetune", "finetune", "step-by-step", "step-by-step"])
     }
 
+    func testWritingTwiceIntoOneFolderReplacesTheFiles() throws {
+        let folder = try temporaryJournal().deletingLastPathComponent().appendingPathComponent("out")
+        let small = try Sweep(methods: ["finetune"], fractions: [1], seeds: [0]).run(journal: nil) { record($0) }
+        let large = try Sweep(methods: ["finetune"], fractions: [1], seeds: [0, 1]).run(journal: nil) { record($0) }
+        try small.write(to: folder)
+        try large.write(to: folder)
+        let records = try String(contentsOf: folder.appendingPathComponent("records.csv"), encoding: .utf8)
+        XCTAssertEqual(records, large.recordsCSV)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [], "no temporary files stay behind")
+        XCTAssertThrowsError(try large.write(to: URL(fileURLWithPath: "/proc/stepwise-cannot-write")))
+    }
+
     func testCSVAndTableText() throws {
         let sweep = try Sweep(methods: ["finetune", "step-by-step"], fractions: [0.125, 1], seeds: [0, 1])
         let result = try sweep.run(journal: nil) { record($0) }

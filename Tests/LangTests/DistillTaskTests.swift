@@ -54,7 +54,9 @@ final class DistillTaskTests: XCTestCase {
         XCTAssertEqual(interpreter.result("synthetic(train: 5, test: 1, seed: 2).train[4].input == synthetic(train: 9, test: 1, seed: 2).train[4].input"), "true")
         XCTAssertEqual(interpreter.result("synthetic(train: 5, test: 1, seed: 2).train.map { $0.rationale.contains(\"The answer is (\") }"), "[true, true, true, true, true]")
         XCTAssertEqual(interpreter.result("task(\"synthetic\").sizes"), "[\"train\": 2000, \"test\": 500]")
-        XCTAssertEqual(interpreter.error("synthetic(difficulty: \"brutal\")")?.message, "unknown difficulty \"brutal\"; use \"easy\", \"classroom\" or \"hard\"")
+        XCTAssertEqual(interpreter.error("synthetic(difficulty: \"brutal\")")?.message,
+                       "invalid difficulty: unknown difficulty \"brutal\"; use easy, classroom or hard, then changes such as \",steps=1-3,distractors=0-2\"")
+        XCTAssertEqual(interpreter.result("synthetic(train: 50, test: 1, difficulty: \"easy,steps=2\").train.filter { $0.label.split(\" \").count != 5 }.count"), "0")
     }
 
     func testJSONLinesTaskMapsFields() throws {

@@ -79,11 +79,14 @@ public enum SweepError: Error, Equatable, CustomStringConvertible {
     case invalidFraction(Double)
     /// The journal file cannot be read back.
     case badJournal(path: String, line: Int, reason: String)
+    /// An output file cannot be written.
+    case cannotWrite(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .emptyGrid(let what): return "the sweep has no \(what); give at least one"
         case .invalidFraction(let f): return "fraction \(f) is outside (0, 1]"
+        case .cannotWrite(let path, let reason): return "cannot write \(path): \(reason)"
         case .badJournal(let path, let line, let reason):
             return "the sweep journal \(path) is unreadable at line \(line): \(reason); move it away to start over"
         }
@@ -310,10 +313,12 @@ enum SweepFormat {
     static func atomicWrite(_ text: String, to url: URL) throws {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         try Data(text.utf8).write(to: temporary)
-        if FileManager.default.fileExists(atPath: url.path) {
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-        } else {
-            try FileManager.default.moveItem(at: temporary, to: url)
+        // rename(2) replaces an existing file atomically; Foundation's replaceItemAt fails on Linux
+        // when the file exists, which made a second write into the same folder throw.
+        guard rename(temporary.path, url.path) == 0 else {
+            let code = errno
+            try? FileManager.default.removeItem(at: temporary)
+            throw SweepError.cannotWrite(path: url.path, reason: String(cString: strerror(code)))
         }
     }
 }

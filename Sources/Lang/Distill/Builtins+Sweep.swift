@@ -111,14 +111,18 @@ let sweepBuiltins: [Builtin] = [
                       Parameter("seeds", "List", labeled: true, default: .list([.integer(0)])), Parameter("teacher", "Teacher", labeled: true, default: .null),
                       Parameter("test", "List", labeled: true, default: .null), Parameter("size", "String", labeled: true, default: .string("tiny")),
                       Parameter("steps", "Int", labeled: true, default: .integer(200)), Parameter("batch", "Int", labeled: true, default: .integer(16)),
-                      Parameter("lr", "Double", labeled: true, default: .double(1e-3)), Parameter("vocabulary", "Int", labeled: true, default: .integer(4000)),
+                      Parameter("lr", "Double", labeled: true, default: .double(1e-3)),
+                      Parameter("schedule", "String", labeled: true, default: .string("constant")), Parameter("warmup", "Int", labeled: true, default: .integer(0)),
+                      Parameter("vocabulary", "Int", labeled: true, default: .integer(4000)),
+                      Parameter("dropout", "Double", labeled: true, default: .double(0.1)),
                       Parameter("journal", "String", labeled: true, default: .null)], returns: "Sweep", documentation: """
         Trains and evaluates a fresh T5 for every method × fraction of training data × seed: the paper's figure.
 
         `task` is a task (its teacher is the released outputs, or the program for the synthetic \
         task, unless `teacher:` says otherwise) or a teacher's rationales. Each cell subsamples the \
         training examples by its fraction and seed, trains a `size:` T5 from scratch for `steps:` \
-        of `batch:`, and scores it on `test:` (default: the task's test split). `journal:` names a \
+        of `batch:` (peak `lr:` after `warmup:` steps, then the `schedule:` "constant", "linear", \
+        "cosine" or "inverse-sqrt"; `dropout:` as in `t5`), and scores it on `test:` (default: the task's test split). `journal:` names a \
         JSON Lines file that keeps finished cells, so an interrupted sweep resumes. The result shows \
         mean ± std and the plot; `.save(folder)` writes CSV, JSON and SVG. Example: \
         `sweep(svamp, methods: [finetune, distill, stepByStep], fractions: [0.125, 0.25, 0.5, 1.0])`.
@@ -171,6 +175,13 @@ let sweepBuiltins: [Builtin] = [
         guard let size = T5Config.Size(rawValue: sizeName) else { throw CellError(.value, "unknown T5 size \"\(sizeName)\"; use \"tiny\", \"mini\" or \"small\"") }
         let steps = try arguments.integer("steps"), batch = try arguments.integer("batch"), lr = try arguments.double("lr")
         let vocabulary = try arguments.integer("vocabulary")
+        guard let schedule = ScheduleKind(rawValue: try arguments.string("schedule").lowercased()) else {
+            throw CellError(.value, "unknown schedule \"\(try arguments.string("schedule"))\"; use \"constant\", \"linear\", \"cosine\" or \"inverse-sqrt\"")
+        }
+        let dropout = try arguments.double("dropout")
+        guard (0..<1).contains(dropout) else { throw CellError(.value, "`sweep(dropout:)` must be in [0, 1), got \(dropout)") }
+        let warmup = try arguments.integer("warmup")
+        guard warmup >= 0 else { throw CellError(.value, "`sweep(warmup:)` must be 0 or more") }
         let journal = try arguments.optionalString("journal").map { URL(fileURLWithPath: $0) }
         let kind = task.dataset.labelKind
         var byID: [ExampleID: TeacherOutput] = [:]
@@ -178,8 +189,11 @@ let sweepBuiltins: [Builtin] = [
         let explain: ([Example]) throws -> [TeacherOutput] = { examples in examples.compactMap { byID[$0.id] } }
         let experiment = Experiment(
             task: ExperimentTask(name: task.dataset.name, kind: kind, train: train, valid: [], test: test, explain: explain),
-            config: TrainerConfig(steps: steps, batchSize: batch, learningRate: lr), maskNumbers: mask,
-            makeStudent: { texts, seed in try T5Student.fromScratch(size: size, texts: texts, vocabularySize: vocabulary, seed: seed) })
+            config: TrainerConfig(steps: steps, batchSize: batch, learningRate: lr, warmupSteps: warmup, schedule: schedule),
+            maskNumbers: mask,
+            makeStudent: { texts, seed in
+                try T5Student.fromScratch(size: size, texts: texts, vocabularySize: vocabulary, dropout: Float(dropout), seed: seed)
+            })
 
         let live = Locked(LiveSweep())
         let total = grid.cells.count

@@ -52,20 +52,16 @@ let taskBuiltins: [Builtin] = [
         The built-in synthetic task: multi-step arithmetic word problems from a seeded generator.
 
         Labels are SVAMP-style equations, and each example carries the program a `program()` teacher \
-        solves. `difficulty:` is "easy" (1–2 steps, no distractors), "classroom" (1–3 steps, one or two \
-        distractor sentences; the default) or "hard". Example: `synthetic(train: 500, test: 100, seed: 1)`.
+        solves. `difficulty:` is "easy" (1–2 steps, no distractors), "classroom" (the default) or "hard" \
+        (2–3 steps, 2–3 distractors, parentheses), optionally with changes after a comma: \
+        "classroom,steps=1-3,distractors=0-2,numbers=2-99,factors=2-9,parentheses=yes". \
+        Example: `synthetic(train: 500, test: 100, seed: 1)`.
         """) { arguments, _ in
         let train = try arguments.integer("train"), test = try arguments.integer("test")
         guard train >= 0, test >= 0, train + test > 0, train <= 1_000_000, test <= 1_000_000 else {
             throw CellError(.value, "`synthetic` needs train and test sizes between 0 and 1,000,000 (not both 0), got train: \(train), test: \(test)")
         }
-        let difficulty: SyntheticDifficulty
-        switch try arguments.string("difficulty").lowercased() {
-        case "easy": difficulty = .easy
-        case "classroom": difficulty = .classroom
-        case "hard": difficulty = .hard
-        case let other: throw CellError(.value, "unknown difficulty \"\(other)\"; use \"easy\", \"classroom\" or \"hard\"")
-        }
+        let difficulty = try converting { try SyntheticDifficulty.named(try arguments.string("difficulty")) }
         let seed = try arguments.seed("seed")
         let dataset = SyntheticTask(difficulty: difficulty).dataset(train: train, test: test, seed: seed)
         return .host(TaskObject(dataset: dataset, format: .equation,
