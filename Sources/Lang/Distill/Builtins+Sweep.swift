@@ -175,9 +175,7 @@ let sweepBuiltins: [Builtin] = [
         guard let size = T5Config.Size(rawValue: sizeName) else { throw CellError(.value, "unknown T5 size \"\(sizeName)\"; use \"tiny\", \"mini\" or \"small\"") }
         let steps = try arguments.integer("steps"), batch = try arguments.integer("batch"), lr = try arguments.double("lr")
         let vocabulary = try arguments.integer("vocabulary")
-        guard let schedule = ScheduleKind(rawValue: try arguments.string("schedule").lowercased()) else {
-            throw CellError(.value, "unknown schedule \"\(try arguments.string("schedule"))\"; use \"constant\", \"linear\", \"cosine\" or \"inverse-sqrt\"")
-        }
+        let schedule = try arguments.schedule("schedule")
         let dropout = try arguments.double("dropout")
         guard (0..<1).contains(dropout) else { throw CellError(.value, "`sweep(dropout:)` must be in [0, 1), got \(dropout)") }
         let warmup = try arguments.integer("warmup")

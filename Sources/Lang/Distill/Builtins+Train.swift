@@ -180,9 +180,7 @@ let trainingBuiltins: [Builtin] = [
         guard let optimizer = OptimizerKind(rawValue: try arguments.string("optimizer").lowercased()) else {
             throw CellError(.value, "unknown optimizer \"\(try arguments.string("optimizer"))\"; use \"adamw\" or \"adafactor\"")
         }
-        guard let schedule = ScheduleKind(rawValue: try arguments.string("schedule").lowercased()) else {
-            throw CellError(.value, "unknown schedule \"\(try arguments.string("schedule"))\"; use \"constant\", \"linear\", \"cosine\" or \"inverse-sqrt\"")
-        }
+        let schedule = try arguments.schedule("schedule")
         let config = TrainerConfig(
             steps: try optionalInt("steps"), epochs: try arguments.integer("epochs"), batchSize: try arguments.integer("batch"),
             gradientAccumulation: try arguments.integer("accumulation"), learningRate: try arguments.double("lr"), optimizer: optimizer,

@@ -21,6 +21,15 @@ func converting<T>(_ body: () throws -> T) throws -> T {
 }
 
 extension Arguments {
+    /// A learning-rate schedule named by a string argument; a ValueError listing the schedules otherwise.
+    func schedule(_ name: String) throws -> ScheduleKind {
+        let text = try string(name)
+        guard let schedule = ScheduleKind(rawValue: text.lowercased()) else {
+            throw CellError(.value, "unknown schedule \"\(text)\"; use \"constant\", \"linear\", \"cosine\" or \"inverse-sqrt\"")
+        }
+        return schedule
+    }
+
     /// The argument as a host object of type `T`; a TypeError naming `expected` otherwise.
     func host<T: HostObject>(_ name: String, _ type: T.Type, expected: String) throws -> T {
         guard case .host(let object) = self[name], let typed = object as? T else {
