@@ -90,10 +90,10 @@ struct SweepCommand: ParsableCommand {
         _ = try StudentSpec.parse(student)
     }
 
-    /// Every setting that changes a cell's result, one `name=value` per line. The grid (methods,
-    /// fractions, seeds), --threads and --out are left out: they choose which cells run, where and
-    /// how fast, not what a cell computes.
-    var settingsFingerprint: String {
+    /// Every setting that changes a cell's result, as `name=value`. The grid (methods, fractions,
+    /// seeds), --threads and --out are left out: they choose which cells run, where and how fast,
+    /// not what a cell computes.
+    var settings: [String] {
         [
             "task=\(task.lowercased())", "data=\(data ?? "")", "alpha=\(alpha)", "agree-only=\(agreeOnly)",
             "student=\(student)", "steps=\(steps.map(String.init) ?? "")", "epochs=\(epochs)", "batch=\(batch)",
@@ -103,26 +103,7 @@ struct SweepCommand: ParsableCommand {
             "vocabulary=\(vocabulary)", "dropout=\(dropout)", "max-target-tokens=\(maxTargetTokens)",
             "max-rationale-tokens=\(maxRationaleTokens)", "mask-numbers=\(!noMaskNumbers)", "train-size=\(trainSize)",
             "test-size=\(testSize)", "difficulty=\(difficulty)", "teacher-error-rate=\(teacherErrorRate)",
-        ].joined(separator: "\n") + "\n"
-    }
-
-    /// Writes `settings.txt` into a new sweep folder; in an existing one, refuses to mix cells made
-    /// with other settings into the journal, and names the settings that differ.
-    func checkSettings(in folder: URL) throws {
-        let file = folder.appendingPathComponent("settings.txt")
-        let current = settingsFingerprint
-        if let stored = try? String(contentsOf: file, encoding: .utf8) {
-            guard stored != current else { return }
-            let before = Set(stored.split(separator: "\n")), now = Set(current.split(separator: "\n"))
-            let changed = now.subtracting(before).sorted().joined(separator: ", ")
-            let was = before.subtracting(now).sorted().joined(separator: ", ")
-            throw ValidationError("""
-                \(folder.path) holds a sweep made with other settings (now \(changed); then \(was)). \
-                Use another --out, or the settings in \(file.path).
-                """)
-        }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try Data(current.utf8).write(to: file, options: .atomic)
+        ]
     }
 
     func run() throws {
@@ -153,7 +134,11 @@ struct SweepCommand: ParsableCommand {
         recipes[TrainingMethod.distill.rawValue] = .distill(agreeOnly: agreeOnly)
 
         let folder = URL(fileURLWithPath: out)
-        try checkSettings(in: folder)
+        do {
+            try SweepJournal.claim(folder.appendingPathComponent("settings.txt"), settings: settings)
+        } catch let error as SweepError {
+            throw ValidationError("\(error)")
+        }
         let journal = folder.appendingPathComponent("journal.jsonl")
         let resumed = try SweepJournal.read(journal).filter { grid.cells.contains($0.cell) }.count
         print("sweep task=\(experimentTask.name) train=\(experimentTask.train.count) test=\(min(testLimit ?? .max, experimentTask.test.count)) " +

@@ -63,6 +63,17 @@ final class SweepTests: XCTestCase {
         XCTAssertThrowsError(try large.write(to: URL(fileURLWithPath: "/proc/stepwise-cannot-write")))
     }
 
+    func testJournalSettingsAreClaimedOnceAndChangesNamed() throws {
+        let file = try temporaryJournal().deletingLastPathComponent().appendingPathComponent("settings.txt")
+        try SweepJournal.claim(file, settings: ["lr=0.001", "steps=10"])
+        try SweepJournal.claim(file, settings: ["lr=0.001", "steps=10"])
+        XCTAssertEqual(try String(contentsOf: file, encoding: .utf8), "lr=0.001\nsteps=10\n")
+        XCTAssertThrowsError(try SweepJournal.claim(file, settings: ["lr=0.01", "steps=10"])) {
+            XCTAssertEqual($0 as? SweepError, .settingsChanged(path: file.path, changed: ["lr=0.01"], was: ["lr=0.001"]))
+        }
+        XCTAssertEqual(try String(contentsOf: file, encoding: .utf8), "lr=0.001\nsteps=10\n")
+    }
+
     func testCSVAndTableText() throws {
         let sweep = try Sweep(methods: ["finetune", "step-by-step"], fractions: [0.125, 1], seeds: [0, 1])
         let result = try sweep.run(journal: nil) { record($0) }

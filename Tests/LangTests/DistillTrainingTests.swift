@@ -166,6 +166,11 @@ final class DistillSweepTests: XCTestCase {
         // Running it again trains nothing: every cell comes from the journal.
         XCTAssertNil(interpreter.error("let again = sweep(s, methods: [finetune, stepByStep], fractions: [0.5, 1.0], seeds: [0], steps: 2, batch: 8, vocabulary: 300, journal: \(literal(journal)))"))
         XCTAssertEqual(interpreter.result("again.records.map { $0[\"accuracy\"] } == result.records.map { $0[\"accuracy\"] }"), "true")
+        // Other settings with the same journal are refused, naming what changed; the journal stays as it was.
+        let refused = interpreter.error("sweep(s, methods: [finetune, stepByStep], fractions: [0.5, 1.0], seeds: [0], steps: 3, batch: 8, vocabulary: 300, journal: \(literal(journal)))")
+        XCTAssertTrue(refused?.message.contains("records a sweep made with other settings (now steps=3; then steps=2)") == true,
+                      refused?.message ?? "no error")
+        XCTAssertEqual(try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").count, 4)
         XCTAssertEqual(interpreter.result("result.save(\(literal(scratch.file("out"))))"), scratch.file("out"))
         for file in ["records.csv", "summary.csv", "sweep.json", "plot.svg"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.file("out/\(file)")), file)

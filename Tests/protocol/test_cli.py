@@ -35,7 +35,7 @@ def test_sweep_resumes_and_refuses_other_settings(stepwise_bin, tmp_path):
     assert "cells=1 already done=1" in again.stdout
     changed = run(stepwise_bin, *base, "--lr", "0.01", "--schedule", "cosine")
     assert changed.returncode != 0
-    assert "holds a sweep made with other settings" in changed.stderr
+    assert "records a sweep made with other settings" in changed.stderr
     assert "lr=0.01" in changed.stderr and "schedule=cosine" in changed.stderr
     assert len((out / "journal.jsonl").read_text().splitlines()) == 1
 

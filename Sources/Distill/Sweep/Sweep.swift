@@ -81,12 +81,17 @@ public enum SweepError: Error, Equatable, CustomStringConvertible {
     case badJournal(path: String, line: Int, reason: String)
     /// An output file cannot be written.
     case cannotWrite(path: String, reason: String)
+    /// A journal's recorded settings differ from the ones given now (`changed`: now; `was`: then).
+    case settingsChanged(path: String, changed: [String], was: [String])
 
     public var description: String {
         switch self {
         case .emptyGrid(let what): return "the sweep has no \(what); give at least one"
         case .invalidFraction(let f): return "fraction \(f) is outside (0, 1]"
         case .cannotWrite(let path, let reason): return "cannot write \(path): \(reason)"
+        case .settingsChanged(let path, let changed, let was):
+            return "\(path) records a sweep made with other settings (now \(changed.joined(separator: ", ")); "
+                + "then \(was.joined(separator: ", "))); use another journal or folder, or those settings"
         case .badJournal(let path, let line, let reason):
             return "the sweep journal \(path) is unreadable at line \(line): \(reason); move it away to start over"
         }
@@ -245,6 +250,24 @@ public struct SweepResult: Sendable, Codable {
 
 /// The journal of finished sweep cells: one JSON record per line, appended and flushed per cell.
 public enum SweepJournal {
+    /// Ties a journal to the settings its cells were made with, so that a re-run with other
+    /// settings cannot mix old cells into new results. The first call writes `settings` (one
+    /// `name=value` each) to `file`; later calls throw `SweepError.settingsChanged` naming what differs.
+    /// - Parameters:
+    ///   - file: The settings file (`settings.txt` in a sweep folder, or beside a journal).
+    ///   - settings: Every setting that changes a cell's result; the grid itself is left out.
+    public static func claim(_ file: URL, settings: [String]) throws {
+        let current = settings.joined(separator: "\n") + "\n"
+        if let stored = try? String(contentsOf: file, encoding: .utf8) {
+            guard stored != current else { return }
+            let before = stored.split(separator: "\n").map(String.init), now = settings
+            throw SweepError.settingsChanged(path: file.path, changed: now.filter { !before.contains($0) },
+                                             was: before.filter { !now.contains($0) })
+        }
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try SweepFormat.atomicWrite(current, to: file)
+    }
+
     /// Reads every record; a missing file reads as none. A torn last line (a kill mid-write) is ignored.
     /// - Throws: `SweepError.badJournal` for a corrupt line before the last.
     public static func read(_ url: URL) throws -> [SweepRecord] {

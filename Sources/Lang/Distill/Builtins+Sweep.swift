@@ -123,7 +123,8 @@ let sweepBuiltins: [Builtin] = [
         training examples by its fraction and seed, trains a `size:` T5 from scratch for `steps:` \
         of `batch:` (peak `lr:` after `warmup:` steps, then the `schedule:` "constant", "linear", \
         "cosine" or "inverse-sqrt"; `dropout:` as in `t5`), and scores it on `test:` (default: the task's test split). `journal:` names a \
-        JSON Lines file that keeps finished cells, so an interrupted sweep resumes. The result shows \
+        JSON Lines file that keeps finished cells, so an interrupted sweep resumes; a \
+        `.settings` file beside it refuses a re-run with other settings. The result shows \
         mean ± std and the plot; `.save(folder)` writes CSV, JSON and SVG. Example: \
         `sweep(svamp, methods: [finetune, distill, stepByStep], fractions: [0.125, 0.25, 0.5, 1.0])`.
         """) { arguments, context in
@@ -195,6 +196,13 @@ let sweepBuiltins: [Builtin] = [
 
         let live = Locked(LiveSweep())
         let total = grid.cells.count
+        if let journal {
+            // The journal's cells are only valid for these settings; a sidecar file remembers them.
+            let settings = ["size=\(sizeName)", "steps=\(steps)", "batch=\(batch)", "lr=\(lr)", "warmup=\(warmup)",
+                            "schedule=\(schedule.rawValue)", "dropout=\(dropout)", "vocabulary=\(vocabulary)",
+                            "train=\(train.count)", "test=\(test.count)", "mask-numbers=\(mask)"]
+            try converting { try SweepJournal.claim(URL(fileURLWithPath: journal.path + ".settings"), settings: settings) }
+        }
         if let journal, FileManager.default.fileExists(atPath: journal.path) {
             let cells = Set(grid.cells)
             live.value.records = try converting { try SweepJournal.read(journal) }.filter { cells.contains($0.cell) }
