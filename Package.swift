@@ -48,9 +48,11 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: v5 + engineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"],
                     resources: [.copy("Fixtures")], swiftSettings: v5 + engineFlags),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor"],
+        // Helpers the test targets share (not a product; only tests depend on it).
+        .target(name: "TestSupport", dependencies: ["Models"], path: "Tests/TestSupport", swiftSettings: v5),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: v5 + engineFlags),
-        .testTarget(name: "DistillTests", dependencies: ["Distill"], swiftSettings: v5),
+        .testTarget(name: "DistillTests", dependencies: ["Distill", "TestSupport"], swiftSettings: v5),
         .testTarget(name: "LangTests", dependencies: ["Lang", "Distill", "Tensor"], swiftSettings: v5),
         .testTarget(name: "JupyterTests", dependencies: ["Jupyter", "Lang"], swiftSettings: v5),
     ]

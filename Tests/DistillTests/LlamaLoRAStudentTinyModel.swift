@@ -3,6 +3,7 @@
 // `<|im_end|>`, so any text tokenises, one token per byte.
 import Foundation
 import Models
+import TestSupport
 
 enum LlamaLoRAStudentTinyModel {
     /// GPT-2's printable stand-ins for the 256 bytes, in byte order.
@@ -78,46 +79,6 @@ enum LlamaLoRAStudentTinyModel {
             ("tokenizer.ggml.eos_token_id", .uint32(UInt32(endID))),
             ("tokenizer.chat_template", .string("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}")),
         ]
-        return write(metadata: metadata, tensors: tensors)
-    }
-
-    /// GGUF v3 with F32 tensors, each aligned to 32 bytes.
-    static func write(metadata: [(String, GGUFValue)], tensors: [(String, [Int], [Float])]) -> [UInt8] {
-        var out: [UInt8] = Array("GGUF".utf8)
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-        func string(_ s: String) { u64(UInt64(s.utf8.count)); out += Array(s.utf8) }
-        func value(_ v: GGUFValue) {
-            switch v {
-            case .uint32(let x): u32(x)
-            case .int32(let x): u32(UInt32(bitPattern: x))
-            case .float32(let x): u32(x.bitPattern)
-            case .string(let s): string(s)
-            case .array(let type, let elements):
-                u32(type.rawValue)
-                u64(UInt64(elements.count))
-                elements.forEach(value)
-            default: fatalError("the tiny model writes no \(v.type)")
-            }
-        }
-        u32(3)
-        u64(UInt64(tensors.count))
-        u64(UInt64(metadata.count))
-        for (key, v) in metadata { string(key); u32(v.type.rawValue); value(v) }
-        var offset = 0
-        for (name, dims, values) in tensors {
-            string(name)
-            u32(UInt32(dims.count))
-            dims.forEach { u64(UInt64($0)) }
-            u32(GGMLType.f32.rawValue)
-            u64(UInt64(offset))
-            offset += (values.count * 4 + 31) / 32 * 32
-        }
-        while out.count % 32 != 0 { out.append(0) }
-        for (_, _, values) in tensors {
-            for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { out += $0 } }
-            while out.count % 32 != 0 { out.append(0) }
-        }
-        return out
+        return GGUFWriter.file(metadata: metadata, tensors: tensors.map { ($0.0, $0.1, .f32, floatBytes($0.2)) })
     }
 }
