@@ -1,6 +1,7 @@
 // The data model: an example (input, gold label, optional gold rationale, task fields), a
 // dataset of named splits, and the deterministic operations on splits (validation carve-out,
 // subsampling by a fraction).
+import Foundation
 
 /// Where an example came from: its split in the source files and its line there (0-based).
 ///
@@ -173,6 +174,10 @@ public struct Dataset: Sendable {
 
 /// What can go wrong when loading or slicing a dataset. Each message says what to fix.
 public enum DatasetError: Error, Equatable, CustomStringConvertible {
+    /// A path as the process resolved it, so "not found" says exactly where it looked (a relative
+    /// path resolves against the working folder: the notebook's folder in the kernel).
+    static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
     case missingDirectory(String)
     case missingFile(String)
     case unreadableFile(String, reason: String)
@@ -189,9 +194,9 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missingDirectory(let path):
-            return "no such folder: \(path) (pass the folder that holds the task's .json files)"
+            return "no such folder: \(Self.absolute(path)) (pass the folder that holds the task's .json files)"
         case .missingFile(let path):
-            return "no such file: \(path)"
+            return "no such file: \(Self.absolute(path))"
         case .unreadableFile(let path, let reason):
             return "cannot read \(path): \(reason)"
         case .malformedLine(let file, let line, let reason):

@@ -93,9 +93,12 @@ public enum JSONLines {
         let text = try readText(path)
         var records: [JSONRecord] = []
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on the byte "\n": Swift reads "\r\n" as one Character, so splitting the String
+        // on "\n" would leave a CRLF file as one line.
+        for rawLine in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            let bytes = rawLine.last == UInt8(ascii: "\r") ? rawLine.dropLast() : rawLine
+            let line = Substring(decoding: bytes, as: UTF8.self)
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             let decoded: Any
             do {
@@ -112,6 +115,9 @@ public enum JSONLines {
         return records
     }
 
+    /// The most a pipe may give before reading it stops with an error.
+    static let maxPipeBytes = 1 << 30
+
     /// Reads a whole UTF-8 text file.
     /// - Parameters:
     ///   - path: The file to read.
@@ -122,8 +128,32 @@ public enum JSONLines {
             throw DatasetError.missingFile(path)
         }
         if isDirectory.boolValue { throw DatasetError.unreadableFile(path, reason: "it is a folder") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DatasetError.unreadableFile(path, reason: "permission denied or I/O error")
+        if !FileManager.default.isReadableFile(atPath: path) {
+            throw DatasetError.unreadableFile(path, reason: "permission denied")
+        }
+        var status = stat()
+        let regular = stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+        let data: Data
+        if regular {
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw DatasetError.unreadableFile(path, reason: "cannot read it (\(error.localizedDescription))")
+            }
+        } else if (status.st_mode & S_IFMT) == S_IFIFO {
+            // A pipe (`<(...)`) is read to its end, up to a limit, since it has no size to check.
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw DatasetError.unreadableFile(path, reason: "cannot open it")
+            }
+            defer { try? handle.close() }
+            var buffer = Data()
+            while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                buffer.append(chunk)
+                if buffer.count > maxPipeBytes {
+                    throw DatasetError.unreadableFile(path, reason: "the pipe gave more than \(maxPipeBytes >> 20) MiB; write the data to a file")
+                }
+            }
+            data = buffer
+        } else {
+            throw DatasetError.unreadableFile(path, reason: "it is a device, not a data file")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw DatasetError.unreadableFile(path, reason: "not UTF-8 text")

@@ -26,7 +26,10 @@ public final class KernelServer: KernelTransport, @unchecked Sendable {
         shell = try ZMQSocket(context: context, type: ZMQ_ROUTER)
         control = try ZMQSocket(context: context, type: ZMQ_ROUTER)
         stdin = try ZMQSocket(context: context, type: ZMQ_ROUTER)
-        iopub = try ZMQSocket(context: context, type: ZMQ_XPUB)
+        // A frontend sends IOPub nothing but subscriptions (a topic prefix, in practice empty).
+        // XPUB keeps every prefix it is sent, and each publish walks them, so one 100 MB frame
+        // once grew the kernel past 6 GB: a subscription may be at most 4 KiB.
+        iopub = try ZMQSocket(context: context, type: ZMQ_XPUB, maxMessageBytes: 4096)
         heartbeat = try ZMQSocket(context: context, type: ZMQ_REP)
         try shell.bind(connection.endpoint(connection.shellPort))
         try control.bind(connection.endpoint(connection.controlPort))

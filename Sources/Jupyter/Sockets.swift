@@ -8,12 +8,18 @@ import Foundation
 final class ZMQSocket {
     private(set) var handle: UnsafeMutableRawPointer?
 
-    init(context: UnsafeMutableRawPointer, type: Int32) throws {
+    /// Creates a socket.
+    /// - Parameters:
+    ///   - context: The ZeroMQ context.
+    ///   - type: The socket type (`ZMQ_ROUTER`, `ZMQ_XPUB`, …).
+    ///   - maxMessageBytes: The largest inbound message; a peer sending a larger one is
+    ///     disconnected before it is buffered, so a hostile peer cannot make the kernel allocate
+    ///     without bound.
+    init(context: UnsafeMutableRawPointer, type: Int32, maxMessageBytes: Int64 = 256 << 20) throws {
         guard let handle = zmq_socket(context, type) else { throw ZMQSocket.lastError("zmq_socket") }
         self.handle = handle
         set(ZMQ_LINGER, 1000)
-        // A hostile peer must not make the kernel allocate without bound.
-        var limit: Int64 = 256 << 20
+        var limit = maxMessageBytes
         zmq_setsockopt(handle, ZMQ_MAXMSGSIZE, &limit, MemoryLayout<Int64>.size)
     }
 

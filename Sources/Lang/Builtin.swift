@@ -163,20 +163,37 @@ public final class BuiltinRegistry {
     public var names: [String] { builtins.keys.sorted() }
 
     private static let installersLock = NSLock()
-    nonisolated(unsafe) private static var installers: [(BuiltinRegistry) -> Void] = []
+    nonisolated(unsafe) private static var installers: [(id: Int, install: (BuiltinRegistry) -> Void)] = []
+    nonisolated(unsafe) private static var nextInstallerID = 0
+
+    /// Undoes one `addToEveryInterpreter`: interpreters created after `remove()` no longer get
+    /// its builtins (a test adds builtins for itself and takes them away again, so that no other
+    /// test sees them).
+    public struct Addition: Sendable {
+        let id: Int
+        /// Stops adding the builtins to new interpreters.
+        public func remove() {
+            BuiltinRegistry.installersLock.lock(); defer { BuiltinRegistry.installersLock.unlock() }
+            BuiltinRegistry.installers.removeAll { $0.id == id }
+        }
+    }
 
     /// Runs `install` on the registry of every interpreter created from now on. A module that
     /// adds domain builtins calls this once at start-up, before the kernel creates interpreters.
-    public static func addToEveryInterpreter(_ install: @escaping (BuiltinRegistry) -> Void) {
+    /// - Returns: A handle whose `remove()` undoes it.
+    @discardableResult
+    public static func addToEveryInterpreter(_ install: @escaping (BuiltinRegistry) -> Void) -> Addition {
         installersLock.lock(); defer { installersLock.unlock() }
-        installers.append(install)
+        nextInstallerID += 1
+        installers.append((nextInstallerID, install))
+        return Addition(id: nextInstallerID)
     }
 
     static func installAdditions(into registry: BuiltinRegistry) {
         installersLock.lock()
         let current = installers
         installersLock.unlock()
-        current.forEach { $0(registry) }
+        current.forEach { $0.install(registry) }
     }
 }
 

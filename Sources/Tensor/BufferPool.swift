@@ -11,12 +11,19 @@ public final class BufferPool: @unchecked Sendable {
     public static let shared = BufferPool()
 
     /// Bytes the pool may keep idle; beyond that, freed buffers go back to the system.
-    public var capacityBytes: Int = 512 << 20
+    public var capacityBytes: Int
     private var free: [Int: [UnsafeMutableRawPointer]] = [:]
     private var idleBytes = 0
     private let lock = NSLock()
     /// Counters: buffers allocated from the system, and buffers served from the pool.
     public private(set) var allocations = 0, reuses = 0
+
+    /// A pool of its own. `Storage` uses `shared`; a separate pool can be measured in isolation.
+    /// - Parameters:
+    ///   - capacityBytes: Bytes the pool may keep idle.
+    public init(capacityBytes: Int = 512 << 20) {
+        self.capacityBytes = capacityBytes
+    }
 
     /// The size class of a request: 64-byte multiples up to 4 KiB, then the next of 2^k and
     /// 1.5·2^k, so a buffer serves any request up to a third smaller than it.
@@ -28,7 +35,9 @@ public final class BufferPool: @unchecked Sendable {
         return aligned <= between ? between : power
     }
 
-    func take(bytes: Int) -> UnsafeMutableRawPointer {
+    /// A 64-byte aligned buffer of at least `bytes` bytes, from the pool when one of its size
+    /// class is idle. Give it back with `give(_:bytes:)` and the same byte count.
+    public func take(bytes: Int) -> UnsafeMutableRawPointer {
         let size = Self.bucket(bytes)
         lock.lock()
         if var list = free[size], let p = list.popLast() {
@@ -47,7 +56,9 @@ public final class BufferPool: @unchecked Sendable {
         return buffer
     }
 
-    func give(_ p: UnsafeMutableRawPointer, bytes: Int) {
+    /// Returns a buffer from `take(bytes:)`: it stays idle for reuse while the pool is under
+    /// its capacity, else it goes back to the system.
+    public func give(_ p: UnsafeMutableRawPointer, bytes: Int) {
         let size = Self.bucket(bytes)
         lock.lock()
         if idleBytes + size <= capacityBytes {

@@ -1,5 +1,6 @@
 // The closed set of primitive and fused ops the tape records, and the recording machinery.
 // Every op's forward lives in its kernel file; every backward rule lives in Gradient.swift.
+import Foundation
 
 /// GELU variants: `exact` uses erf, `tanh` is the approximation GPT-2 and T5 (gelu_new) use.
 public enum GeluApproximation: Sendable { case exact, tanh }
@@ -34,10 +35,21 @@ final class Node {
     }
 }
 
-/// Whether ops record themselves on the tape.
+/// Whether ops record themselves on the tape, per thread: `withoutGrad` on one thread (a cell
+/// evaluating, a test left running) must not switch recording off for another thread's training.
 public enum GradMode {
-    /// True unless inside `Tensor.withoutGrad`.
-    nonisolated(unsafe) public internal(set) static var isEnabled = true
+    /// The thread's flag; unset (nil) means enabled, so every new thread records.
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// True unless inside `Tensor.withoutGrad` on this thread.
+    public internal(set) static var isEnabled: Bool {
+        get { pthread_getspecific(key) == nil }
+        set { pthread_setspecific(key, newValue ? nil : UnsafeRawPointer(bitPattern: 1)) }
+    }
 }
 
 extension Tensor {

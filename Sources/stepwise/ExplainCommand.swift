@@ -4,6 +4,9 @@
 import ArgumentParser
 import Distill
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 struct ExplainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,6 +65,7 @@ struct ExplainCommand: ParsableCommand {
 
     func run() throws {
         let (examples, teacher, prompt, kind) = try setUp()
+        if self.teacher == .openai, let baseURL { try Self.checkReachable(baseURL, timeout: min(timeout, 10)) }
         let rationaleStore = try RationaleStore(path: store)
         let explainer = Explainer(teacher: teacher, prompt: prompt, store: rationaleStore, samples: samples,
                                   concurrency: concurrency, retryFailed: !noRetryFailed)
@@ -82,11 +86,18 @@ struct ExplainCommand: ParsableCommand {
         case .success(let result):
             let failed = result.examples.filter { $0.samples.isEmpty }
             for example in failed.prefix(3) {
-                print("failed \(example.example.id): \(example.failures.values.first ?? "")")
+                FileHandle.standardError.write(Data("explain: failed \(example.example.id): \(example.failures.values.first ?? "")\n".utf8))
             }
+            if failed.count > 3 { FileHandle.standardError.write(Data("explain: … and \(failed.count - 3) more failed\n".utf8)) }
             let unparseable = result.outputs.filter { $0.outcome.failure != nil }.count
             print("examples=\(examples.count) calls=\(examples.count * samples) unparseable=\(unparseable)")
             print("\(result.stats) accuracy=\(String(format: "%.4f", result.accuracy(kind: kind)))")
+            // A run in which no call succeeded measured nothing: say so and fail, so that a script
+            // or CI does not read accuracy=0 as a result.
+            if !result.examples.isEmpty && failed.count == result.examples.count {
+                let first = failed.first?.failures.values.first ?? "no answer"
+                throw CommandFailure("every teacher call failed (\(failed.count) of \(result.examples.count) examples); the first error: \(first)")
+            }
         }
     }
 
@@ -130,6 +141,29 @@ struct ExplainCommand: ParsableCommand {
             endpoint: endpoint == .chat ? .chat : .completions, sampling: sampling, apiKeyVariable: apiKeyEnv,
             timeout: timeout, retry: RetryPolicy(maxRetries: retries, seed: seed ?? 0))
         return try OpenAITeacher(configuration: configuration)
+    }
+
+    /// Fails at once, before any call, when nothing answers at the server's address (refused,
+    /// unknown host, no answer): otherwise every example would retry with backoff and the run
+    /// would take minutes to say the same thing. Any HTTP answer, even an error, counts as there.
+    private static func checkReachable(_ baseURL: String, timeout: Double) throws {
+        var base = baseURL.trimmingCharacters(in: .whitespaces)
+        while base.hasSuffix("/") { base.removeLast() }
+        guard let url = URL(string: base.hasSuffix("/v1") ? base + "/models" : base + "/v1/models") else { return }
+        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
+        request.httpMethod = "GET"
+        let outcome = blocking { try await URLSession(configuration: .ephemeral).data(for: request) }
+        guard case .failure(let error) = outcome, let urlError = error as? URLError else { return }
+        switch urlError.code {
+        case .cannotConnectToHost, .cannotFindHost, .timedOut, .networkConnectionLost, .dnsLookupFailed, .notConnectedToInternet:
+            throw CommandFailure("""
+                nothing answers at \(base) (\(urlError.localizedDescription)); start an OpenAI-compatible server first, \
+                for example `.venv/bin/python -m llama_cpp.server --model models/SmolLM2-135M-Instruct.Q4_1.gguf --port 8080` \
+                (llama-cpp-python, installed by `make test`), then pass --base-url http://127.0.0.1:8080
+                """)
+        default:
+            return
+        }
     }
 
     /// Runs async work from this synchronous command and waits for it.

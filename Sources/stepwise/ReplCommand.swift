@@ -8,6 +8,8 @@ import Lang
 struct ReplCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "repl", abstract: "An interactive Stepwise session.")
 
+    static let quitWords: Set<String> = ["exit", "quit", "exit()", "quit()", ":q"]
+
     func run() throws {
         let interpreter = Interpreter()
         let interactive = isatty(STDIN_FILENO) != 0
@@ -19,7 +21,7 @@ struct ReplCommand: ParsableCommand {
         let interrupts = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         interrupts.setEventHandler { interpreter.interrupt() }
         interrupts.resume()
-        if interactive { ConsoleOutput.write("Stepwise \(Stepwise.version). %help lists the builtins; Ctrl-D quits.\n", to: .stdout) }
+        if interactive { ConsoleOutput.write("Stepwise \(Stepwise.version). %help lists the builtins; `exit`, `quit` or Ctrl-D quits.\n", to: .stdout) }
 
         var buffer: [String] = []
         while true {
@@ -28,6 +30,8 @@ struct ReplCommand: ParsableCommand {
             buffer.append(line)
             let code = buffer.joined(separator: "\n")
             if code.trimmingCharacters(in: .whitespaces).isEmpty { buffer = []; continue }
+            // `exit` and `quit` alone on a line end the session, as in Python's REPL.
+            if buffer.count == 1, Self.quitWords.contains(line.trimmingCharacters(in: .whitespaces)) { buffer = []; break }
             if case .incomplete = interpreter.isComplete(code) { continue }
             interpreter.execute(code, emit: ConsoleOutput.show)
             buffer = []

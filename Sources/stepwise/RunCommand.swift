@@ -11,9 +11,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Sets the seed before the script runs, like `%seed n`.") var seed: UInt64?
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: file), let source = String(data: data, encoding: .utf8) else {
-            throw ValidationError("cannot read \(file) as UTF-8 text")
-        }
+        let source = try Self.readText(file)
         let interpreter = Interpreter()
         if let seed { interpreter.seed = seed }
         interpreter.input = { prompt, _ in
@@ -26,6 +24,24 @@ struct RunCommand: ParsableCommand {
             // A cell tagged `raises-exception` shows an error on purpose (nbclient lets it through too).
             if case .error = status, !mayRaise { throw ExitCode(1) }
         }
+    }
+
+    /// A script's text, with an error that says what is wrong: missing (with the absolute path
+    /// tried), a folder, unreadable, or not UTF-8.
+    static func readText(_ file: String) throws -> String {
+        let absolute = URL(fileURLWithPath: file).standardizedFileURL.path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isFolder) else {
+            throw CommandFailure("no such file: \(absolute)")
+        }
+        guard !isFolder.boolValue else { throw CommandFailure("\(absolute) is a folder, not a script or notebook") }
+        guard let data = FileManager.default.contents(atPath: absolute) else {
+            throw CommandFailure("cannot read \(absolute): permission denied or an I/O error")
+        }
+        guard let source = String(data: data, encoding: .utf8) else {
+            throw CommandFailure("\(absolute) is not UTF-8 text")
+        }
+        return source
     }
 
     /// The sources of a notebook's code cells, in order (nbformat 4: `source` is a string or a list of lines),
@@ -45,12 +61,23 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Shows cell outputs on a terminal: text forms only, errors on stderr.
+/// Shows cell outputs on a terminal: text forms only, errors on stderr. A live display (progress,
+/// a growing plot) prints again only when its text changed, so a display and its first update,
+/// which say the same, print once.
 enum ConsoleOutput {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var shownText: [String: String] = [:]
+
     static func show(_ output: Output) {
         switch output {
         case .stream(let stream, let text): write(text, to: stream)
-        case .display(let bundle, _), .updateDisplay(let bundle, _), .result(let bundle), .pager(let bundle):
+        case .display(let bundle, let id?), .updateDisplay(let bundle, let id):
+            lock.lock()
+            let changed = shownText[id] != bundle.plain
+            shownText[id] = bundle.plain
+            lock.unlock()
+            if changed { write(bundle.plain + "\n", to: .stdout) }
+        case .display(let bundle, nil), .result(let bundle), .pager(let bundle):
             write(bundle.plain + "\n", to: .stdout)
         case .clear: break
         case .error(let error): write(error.traceback.joined(separator: "\n") + "\n", to: .stderr)

@@ -17,6 +17,8 @@ struct Stepwise: ParsableCommand {
 
     static func main() {
         BLASRuntime.reexecWithFastKernelsIfNeeded()
+        // Results and progress appear as they happen, also when stdout is a file or a pipe.
+        setvbuf(stdout, nil, _IOLBF, 0)
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -24,4 +26,11 @@ struct Stepwise: ParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// A command's run failed in a way the user must act on: printed as `Error: message` on stderr,
+/// exit status 1, without the usage text that a `ValidationError` (a bad option) adds.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

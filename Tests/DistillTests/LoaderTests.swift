@@ -83,6 +83,29 @@ final class LoaderTests: XCTestCase {
         }
     }
 
+    func testCRLFLineEndingsReadAsLines() throws {
+        let folder = try TemporaryFolder()
+        let file = try folder.write("data.jsonl", "{\"input\": \"a 1\", \"label\": \"x\"}\r\n\r\n{\"input\": \"b \u{2028} 2\", \"label\": \"y\"}\r\n")
+        let records = try JSONLines.read(file)
+        XCTAssertEqual(records.map(\.line), [1, 3])
+        XCTAssertEqual(records.map { $0.object["label"] as? String }, ["x", "y"])
+        XCTAssertEqual(records.last?.object["input"] as? String, "b \u{2028} 2")
+        try folder.write("bad.jsonl", "{\"input\": 1}\r\n{\"input\"\r\n")
+        XCTAssertThrowsError(try JSONLines.read(folder.path + "/bad.jsonl"),
+                             equals: DatasetError.malformedLine(file: folder.path + "/bad.jsonl", line: 2, reason: "invalid JSON"))
+    }
+
+    func testADeviceOrAFolderIsNamedForWhatItIs() throws {
+        XCTAssertThrowsError(try JSONLines.read("/dev/null")) { error in
+            XCTAssertEqual("\(error)", "cannot read /dev/null: it is a device, not a data file")
+        }
+        let folder = try TemporaryFolder()
+        XCTAssertThrowsError(try JSONLines.read(folder.path), equals: DatasetError.unreadableFile(folder.path, reason: "it is a folder"))
+        XCTAssertEqual(try JSONLines.read(try folder.write("empty.jsonl", "")).count, 0)
+        XCTAssertEqual("\(DatasetError.missingFile("no/such.jsonl"))",
+                       "no such file: \(FileManager.default.currentDirectoryPath)/no/such.jsonl")
+    }
+
     func testWrongTypeAndMissingField() throws {
         let folder = try TemporaryFolder()
         let file = try folder.write("anli1_valid.json", """

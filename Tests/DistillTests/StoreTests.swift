@@ -123,6 +123,41 @@ final class StoreTests: XCTestCase {
         }
     }
 
+    func testAStoreTruncatedAtAnyByteGivesAStoreErrorOrItsRows() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/calls.sqlite"
+        var rows: [StoredCall] = []
+        do {
+            let store = try RationaleStore(path: path)
+            for index in 0..<40 {
+                let row = StoredCall(key: "k\(index)", teacher: "openai-chat", model: "m", prompt: String(repeating: "p", count: 300),
+                                     settings: "{}", exampleID: "test#\(index)", sample: 0, raw: "r. The answer is (1 + 1).",
+                                     rationale: "r.", label: "(1 + 1)", parseFailure: nil, latencyMS: 1, createdAt: StoredCall.timestamp(),
+                                     status: index % 3 == 0 ? .failed : .ok, error: index % 3 == 0 ? "boom" : nil)
+                try store.recordNow(row)
+                rows.append(row)
+            }
+        }  // closing the last connection checkpoints the WAL into the file
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        var outcomes = [String: Int]()
+        for cut in Set([1, 2, 100, 4096, original.count / 2, original.count - 4096, original.count - 100]) where cut < original.count {
+            try original.prefix(original.count - cut).write(to: URL(fileURLWithPath: path))
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            do {
+                let store = try RationaleStore(path: path)
+                let read = try store.allCalls()
+                XCTAssertTrue(Set(read.map(\.key)).isSubset(of: Set(rows.map(\.key))))
+                outcomes["read", default: 0] += 1
+            } catch let error as StoreError {
+                XCTAssertTrue(error.description.contains(path), error.description)
+                outcomes["error", default: 0] += 1
+            } catch {
+                XCTFail("cut \(cut) bytes: not a StoreError: \(error)")
+            }
+        }
+        XCTAssertGreaterThan(outcomes["error", default: 0], 0, "\(outcomes)")
+    }
+
     func testAFolderIsNotAStore() throws {
         let folder = try TemporaryFolder()
         XCTAssertThrowsError(try RationaleStore(path: folder.path),

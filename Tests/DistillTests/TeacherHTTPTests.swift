@@ -3,6 +3,9 @@
 // and an API key that reaches the server but never an error, a description or the store.
 import Distill
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import XCTest
 
 final class TeacherHTTPTests: XCTestCase {
@@ -263,6 +266,54 @@ final class TeacherHTTPTests: XCTestCase {
         let file = try Data(contentsOf: URL(fileURLWithPath: folder.path + "/calls.sqlite"))
             + ((try? Data(contentsOf: URL(fileURLWithPath: folder.path + "/calls.sqlite-wal"))) ?? Data())
         XCTAssertNil(file.range(of: Data(secret.utf8)), "the key is in the database file")
+    }
+
+    func testAKeyEchoedInAnAnswerIsRedactedBeforeItIsStoredOrShown() async throws {
+        let server = try TestHTTPServer { _, request in
+            // A server that echoes the request's headers into its completion.
+            .completion("headers: authorization=\(request.headers["authorization"] ?? ""). 3 + 4 = 7. The answer is (3 + 4).")
+        }
+        defer { server.stop() }
+        let chat = try teacher(server, keyVariable: "TEACHER_KEY")
+        let raw = try await chat.generate(for: example, prompt: nil, sample: 0)
+        XCTAssertEqual(server.requests.first?.headers["authorization"], "Bearer \(secret)")
+        XCTAssertEqual(raw, "headers: authorization=Bearer <redacted>. 3 + 4 = 7. The answer is (3 + 4).")
+        let folder = try TemporaryFolder()
+        let store = try RationaleStore(path: folder.path + "/calls.sqlite")
+        let result = try await Explainer(teacher: chat, prompt: try prompt(), store: store, concurrency: 1).run([example])
+        XCTAssertEqual(result.stats.failures, 0)
+        for row in try store.allCalls() {
+            XCTAssertFalse((row.raw ?? "").contains(secret), row.raw ?? "")
+            XCTAssertTrue((row.raw ?? "").contains("<redacted>"))
+        }
+        XCTAssertFalse(result.allSamples.map { "\($0)" }.joined().contains(secret))
+        let file = try Data(contentsOf: URL(fileURLWithPath: folder.path + "/calls.sqlite"))
+            + ((try? Data(contentsOf: URL(fileURLWithPath: folder.path + "/calls.sqlite-wal"))) ?? Data())
+        XCTAssertNil(file.range(of: Data(secret.utf8)), "the key is in the database file")
+    }
+
+    func testACrossOriginRedirectLosesTheKeyAndASameOriginOneKeepsIt() async throws {
+        let elsewhere = try TestHTTPServer { _, _ in .completion("3 + 4 = 7. The answer is (3 + 4).") }
+        defer { elsewhere.stop() }
+        let target = elsewhere.baseURL + "/v1/chat/completions"
+        let server = try TestHTTPServer { _, _ in CannedResponse(status: 307, body: "", headers: ["Location": target]) }
+        defer { server.stop() }
+        let chat = try teacher(server, keyVariable: "TEACHER_KEY")
+        _ = try? await chat.generate(for: example, prompt: nil, sample: 0)
+        XCTAssertEqual(server.requests.first?.headers["authorization"], "Bearer \(secret)")
+        XCTAssertEqual(elsewhere.requests.count, 1, "the redirect was followed")
+        for request in elsewhere.requests {
+            XCTAssertNil(request.headers["authorization"], "the key went to another origin")
+        }
+        // The guard's rule itself: same scheme, host and port keep credentials; another port does not.
+        let original = URL(string: "http://127.0.0.1:8080/v1/chat/completions")
+        var next = URLRequest(url: URL(string: "http://127.0.0.1:8080/v2")!)
+        next.setValue("Bearer k", forHTTPHeaderField: "Authorization")
+        XCTAssertEqual(CredentialGuard.redirected(next, from: original).value(forHTTPHeaderField: "Authorization"), "Bearer k")
+        for other in ["http://127.0.0.1:8081/v2", "https://127.0.0.1:8080/v2", "http://localhost:8080/v2", "http://evil.example/v2"] {
+            next.url = URL(string: other)
+            XCTAssertNil(CredentialGuard.redirected(next, from: original).value(forHTTPHeaderField: "Authorization"), other)
+        }
     }
 
     func testMissingKeyVariableNamesTheVariable() throws {

@@ -95,6 +95,30 @@ final class TrainingCheckpointTests: XCTestCase {
         XCTAssertThrowsError(try other.resume(from: folder.appendingPathComponent("nothing-here")))
     }
 
+    func testAnEditedStepInTheTrainerStateIsRefused() throws {
+        let folder = try TrainingFixtures.temporaryFolder("edited-step")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (_, trainer) = try setup(config: TrainerConfig(steps: 2, batchSize: 8, checkpointDirectory: folder.path))
+        _ = try trainer.train()
+        let url = folder.appendingPathComponent("last").appendingPathComponent(TrainerCheckpoint.stateFile)
+        let original = try Data(contentsOf: url)
+        for (field, value) in [("step", 1_000_000_000_000_000_000), ("step", 1), ("epoch", 1_000_000_000_000_000_000), ("step", 3)] {
+            var object = try XCTUnwrap(try JSONSerialization.jsonObject(with: original) as? [String: Any])
+            object[field] = value
+            try JSONSerialization.data(withJSONObject: object).write(to: url)
+            let (_, fresh) = try setup(config: TrainerConfig(steps: 4, batchSize: 8, checkpointDirectory: folder.path))
+            XCTAssertThrowsError(try fresh.resume(from: folder), "\(field) = \(value)") { error in
+                guard case .badCheckpoint(let path, let reason)? = error as? TrainingError else { return XCTFail("\(error)") }
+                XCTAssertEqual(path, url.path)
+                XCTAssertTrue(reason.contains("edited or damaged") || reason.contains("does not fit"), reason)
+            }
+        }
+        try original.write(to: url)
+        let (_, fresh) = try setup(config: TrainerConfig(steps: 4, batchSize: 8, checkpointDirectory: folder.path))
+        XCTAssertNoThrow(try fresh.resume(from: folder))
+        XCTAssertEqual(fresh.state.step, 2)
+    }
+
     func testCancellationKeepsTheLastCompletedStep() throws {
         let flag = Distill.CancellationFlag()
         let (student, trainer) = try setup(config: TrainerConfig(steps: 50, batchSize: 8, seed: 2))

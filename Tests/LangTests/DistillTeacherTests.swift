@@ -146,7 +146,7 @@ final class DistillTeacherTests: XCTestCase {
         XCTAssertEqual(interpreter.error("program().explain([1, 2])")?.message,
                        "`explain` expects `examples` to be a list of examples (such as `svamp.train`), but it holds Int")
         let noModel = interpreter.error("gguf(\(literal(folder + "/model.gguf")))")
-        XCTAssertEqual(noModel?.message, "no model file at \(folder)/model.gguf (no .gguf files are there)")
+        XCTAssertEqual(noModel?.message, "no model file at \(folder)/model.gguf (no .gguf files are there; `make lab` or scripts/fetch-models.sh puts SmolLM2-135M-Instruct.Q4_1.gguf into the repository's models/ folder)")
         XCTAssertTrue(interpreter.documentation(for: "svamp")?.contains("Task") == true)
     }
 }

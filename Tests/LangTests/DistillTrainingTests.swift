@@ -105,6 +105,29 @@ final class DistillTrainingTests: XCTestCase {
         XCTAssertEqual(missing?.message, "`t5(path:)` needs a Hugging Face T5 folder (config.json, model.safetensors, tokenizer.json): nothing is at \(scratch.file("nothing")); \(scratch.path) holds: model")
     }
 
+    func testSaveNeverRemovesAFileItDidNotWrite() throws {
+        let scratch = try ScratchFolder()
+        let interpreter = Interpreter()
+        XCTAssertNil(interpreter.error(setUp))
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: scratch.file("analysis.ipynb")))
+        try Data("rows".utf8).write(to: URL(fileURLWithPath: scratch.file("stepwise-rationales.sqlite")))
+        for path in ["", ".", "./", ".."] {
+            let error = interpreter.error("st.save(\(literal(path)))")
+            XCTAssertEqual(error?.kind, "ValueError", path)
+            XCTAssertTrue(error?.message.hasPrefix("cannot save the student: will not write the folder") ?? false, error?.message ?? "")
+        }
+        let refused = interpreter.error("st.save(\(literal(scratch.path)))")
+        XCTAssertEqual(refused?.message, "cannot save the student: will not write the folder \(scratch.path): it holds files Stepwise did not write (analysis.ipynb, stepwise-rationales.sqlite); save into a new or empty folder, or pass overwrite: true to write the student's files into it and keep the others")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path).sorted(), ["analysis.ipynb", "stepwise-rationales.sqlite"])
+        XCTAssertEqual(interpreter.result("st.save(\(literal(scratch.path)), overwrite: true)"), scratch.path)
+        XCTAssertEqual(try String(contentsOfFile: scratch.file("analysis.ipynb"), encoding: .utf8), "{}")
+        XCTAssertEqual(try String(contentsOfFile: scratch.file("stepwise-rationales.sqlite"), encoding: .utf8), "rows")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.file("model.safetensors")))
+        // Saving twice into a folder of its own replaces the earlier save.
+        XCTAssertEqual(interpreter.result("st.save(\(literal(scratch.file("student"))))"), scratch.file("student"))
+        XCTAssertEqual(interpreter.result("st.save(\(literal(scratch.file("student"))))"), scratch.file("student"))
+    }
+
     func testNLIEvaluationHasAConfusionMatrix() throws {
         let scratch = try ScratchFolder()
         let path = scratch.file("nli.jsonl")

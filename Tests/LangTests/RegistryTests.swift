@@ -105,10 +105,13 @@ final class RegistryTests: XCTestCase {
     }
 
     func testAddToEveryInterpreter() {
-        BuiltinRegistry.addToEveryInterpreter { registry in
+        // Process-wide: removed again, so no other test's interpreter sees the builtin.
+        let addition = BuiltinRegistry.addToEveryInterpreter { registry in
             registry.register(Builtin("answerForEveryone", returns: "Int", documentation: "The answer.") { _, _ in .integer(42) })
         }
         XCTAssertEqual(Interpreter().result("answerForEveryone()"), "42")
+        addition.remove()
+        XCTAssertEqual(Interpreter().error("answerForEveryone()")?.kind, "NameError")
     }
 
     func testRegisteredMagic() {

@@ -79,6 +79,35 @@ final class GenerationTests: XCTestCase {
         XCTAssertThrowsError(try generator.generate(promptTokens: []))
     }
 
+    func testChunkedPrefillEqualsOnePassAndStopsWhenCancelled() throws {
+        let model = try LlamaModel(gguf: LlamaTinyModel.file())
+        let generator = LlamaGenerator(model: model)
+        let prompt = (0..<40).map { ($0 * 7 + 3) % 47 }
+        let parameters = GenerationParameters(maxTokens: 10, stopAtEndOfSequence: false)
+        generator.prefillChunk = 1000
+        let whole = try generator.generate(promptTokens: prompt, parameters: parameters)
+        for chunk in [1, 7, 16] {
+            generator.prefillChunk = chunk
+            XCTAssertEqual(try generator.generate(promptTokens: prompt, parameters: parameters).tokens, whole.tokens, "chunk \(chunk)")
+        }
+        // The logits after a chunked prefill match one pass.
+        let oneCache = model.makeCache(capacity: 64), chunkedCache = model.makeCache(capacity: 64)
+        let one = try model.forward(prompt, cache: oneCache)
+        var chunked: [Float] = []
+        for start in stride(from: 0, to: prompt.count, by: 16) {
+            chunked = try model.forward(Array(prompt[start..<min(prompt.count, start + 16)]), cache: chunkedCache)
+        }
+        XCTAssertEqual(one.count, chunked.count)
+        XCTAssertLessThan(zip(one, chunked).map { abs($0 - $1) }.max() ?? 1, 1e-4)
+        // A flag set before (or during) the prefill stops it before any token is generated.
+        let cancel = CancellationFlag()
+        cancel.cancel()
+        generator.prefillChunk = 8
+        let stopped = try generator.generate(promptTokens: prompt, parameters: parameters, cancel: cancel)
+        XCTAssertEqual(stopped.finishReason, .cancelled)
+        XCTAssertEqual(stopped.tokens, [])
+    }
+
     func testSmolLM2ChatAnswersAndStopsAtEndOfTurn() throws {
         guard let file = RealModel.require() else { return }
         let generator = LlamaGenerator(model: try LlamaModel(gguf: file))

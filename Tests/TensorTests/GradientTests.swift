@@ -1,5 +1,6 @@
 // Finite-difference checks for every op and fused kernel, on odd shapes and broadcasts.
 
+import Foundation
 import XCTest
 import Tensor
 
@@ -139,5 +140,26 @@ final class GradientTests: XCTestCase {
         let z = Tensor([1, 2], shape: [2], requiresGrad: true)
         (z * z + z).sum().backward()
         assertClose(z.grad?.scalars ?? [], [3, 5])
+    }
+
+    func testNoGradOnOneThreadLeavesAnotherRecording() {
+        // A cell evaluating under withoutGrad on its thread must not stop training elsewhere.
+        let inside = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            Tensor.withoutGrad {
+                inside.signal()
+                release.wait()
+            }
+            done.signal()
+        }
+        inside.wait()
+        let x = Tensor([1, 2], shape: [2], requiresGrad: true)
+        let y = x * x
+        XCTAssertTrue(y.requiresGrad)
+        y.sum().backward()
+        assertClose(x.grad?.scalars ?? [], [2, 4])
+        release.signal()
+        done.wait()
+        XCTAssertTrue(GradMode.isEnabled)
     }
 }

@@ -170,22 +170,51 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(Array(0..<20).shuffled(using: &s1), Array(0..<20).shuffled(using: &s2))
     }
 
+    // The pool tests use a pool of their own: `BufferPool.shared` is moved by every tensor any
+    // other test (or a thread it left running) makes, so its counters say nothing about one test.
     func testBufferPoolReusesBuffers() {
-        _ = Tensor.zeros([12345])
-        let before = BufferPool.shared.reuses
-        _ = Tensor.zeros([12345])
-        XCTAssertGreaterThan(BufferPool.shared.reuses, before)
+        let pool = BufferPool()
+        let first = pool.take(bytes: 12345 * 4)
+        pool.give(first, bytes: 12345 * 4)
+        let second = pool.take(bytes: 12345 * 4)
+        XCTAssertEqual(second, first)
+        XCTAssertEqual(pool.allocations, 1)
+        XCTAssertEqual(pool.reuses, 1)
+        XCTAssertEqual(pool.idle, 0)
+        pool.give(second, bytes: 12345 * 4)
+        pool.drain()
+        XCTAssertEqual(pool.idle, 0)
     }
 
     func testBufferPoolServesVaryingShapesFromOneSizeClass() {
         // Padded batches change length every step; their buffers must be reused, not piled up.
-        // 49,153-65,536 bytes share one size class (64 KiB), so after the first tensor every
+        // 49,153-65,536 bytes share one size class (64 KiB), so after the first buffer every
         // other length in that range is served from the pool.
-        _ = Tensor.zeros([16384])
-        let allocations = BufferPool.shared.allocations, idle = BufferPool.shared.idle
-        for length in stride(from: 12289, through: 16384, by: 97) { _ = Tensor.zeros([length]) }
-        XCTAssertEqual(BufferPool.shared.allocations, allocations)
-        XCTAssertLessThanOrEqual(BufferPool.shared.idle, idle + 65536)
+        let pool = BufferPool()
+        pool.give(pool.take(bytes: 16384 * 4), bytes: 16384 * 4)
+        XCTAssertEqual(pool.allocations, 1)
+        XCTAssertEqual(pool.idle, 65536)
+        var served = 0
+        for length in stride(from: 12289, through: 16384, by: 97) {
+            let p = pool.take(bytes: length * 4)
+            pool.give(p, bytes: length * 4)
+            served += 1
+        }
+        XCTAssertEqual(pool.allocations, 1)
+        XCTAssertEqual(pool.reuses, served)
+        XCTAssertEqual(pool.idle, 65536)
+        pool.drain()
+    }
+
+    func testBufferPoolKeepsNoMoreThanItsCapacityIdle() {
+        let pool = BufferPool(capacityBytes: 65536)
+        let a = pool.take(bytes: 65536), b = pool.take(bytes: 65536)
+        pool.give(a, bytes: 65536)
+        pool.give(b, bytes: 65536)
+        XCTAssertEqual(pool.idle, 65536)
+        XCTAssertEqual(pool.allocations, 2)
+        pool.drain()
+        XCTAssertEqual(pool.idle, 0)
     }
 
     func testEngineRunsOnFastBLASKernels() {

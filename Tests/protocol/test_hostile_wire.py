@@ -77,3 +77,50 @@ def test_kernel_survives_a_hostile_wire(kernel):
     reply = kc.kernel_info(reply=True, timeout=10)
     assert reply["content"]["status"] == "ok"
     assert reply["content"]["implementation"] == "stepwise"
+
+
+def _rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def test_a_huge_iopub_subscription_costs_the_kernel_nothing(kernel):
+    # XPUB keeps every subscription prefix it is sent; a 100 MB one, then any request, once grew
+    # the kernel past 6 GB. IOPub now refuses inbound messages over 4 KiB (the peer is dropped).
+    km, kc = kernel
+    info = km.get_connection_info(session=False)
+    pid = km.provisioner.process.pid
+    before = _rss_bytes(pid)
+    ctx = zmq.Context()
+    try:
+        hostile = ctx.socket(zmq.XSUB)
+        hostile.linger = 0
+        hostile.connect(f"tcp://{info['ip']}:{info['iopub_port']}")
+        for _ in range(3):
+            hostile.send(b"\x01" + b"x" * (100 << 20))
+        for _ in range(20):
+            reply = kc.kernel_info(reply=True, timeout=10)
+            assert reply["content"]["status"] == "ok"
+        hostile.close()
+    finally:
+        ctx.destroy(linger=0)
+    assert km.is_alive()
+    grown = _rss_bytes(pid) - before
+    assert grown < 150 << 20, f"the kernel grew by {grown >> 20} MB"
+    # A normal client still gets its IOPub messages.
+    msg_id = kc.execute("1 + 2")
+    reply = kc.get_shell_msg(timeout=10)
+    assert reply["content"]["status"] == "ok"
+    results = []
+    while True:
+        msg = kc.get_iopub_msg(timeout=10)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "execute_result":
+            results.append(msg["content"]["data"]["text/plain"])
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            break
+    assert results == ["3"]

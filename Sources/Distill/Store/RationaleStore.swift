@@ -278,8 +278,27 @@ public final class RationaleStore: Sendable {
         }
     }
 
+    /// A decoding error in a sentence: the column and what was wrong.
+    private static func describe(_ error: DecodingError) -> String {
+        func column(_ path: [CodingKey]) -> String { path.map(\.stringValue).joined(separator: ".") }
+        switch error {
+        case .dataCorrupted(let context): return "column \(column(context.codingPath)): \(context.debugDescription)"
+        case .keyNotFound(let key, _): return "column \(key.stringValue) is missing"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "column \(column(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
     private static func storeError(_ error: Error, path: String) -> Error {
         if let error = error as? StoreError { return error }
+        // A damaged file can hold rows whose columns no longer decode (a truncated page).
+        if let decoding = error as? DecodingError {
+            return StoreError.corrupt(path: path, reason: "a row cannot be read (\(Self.describe(decoding)))")
+        }
+        if String(describing: type(of: error)).contains("DecodingError") {
+            return StoreError.corrupt(path: path, reason: "a row cannot be read (\(error))")
+        }
         guard let error = error as? DatabaseError else { return error }
         switch error.resultCode {
         case .SQLITE_NOTADB: return StoreError.notADatabase(path: path)

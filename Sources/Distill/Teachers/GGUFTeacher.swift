@@ -62,8 +62,13 @@ public enum GGUFTeacherError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missingFile(let path, let nearby):
-            let hint = nearby.isEmpty ? "no .gguf files are there" : "GGUF files there: \(nearby.joined(separator: ", "))"
-            return "no model file at \(path) (\(hint))"
+            // Absolute, so it says where it looked: a relative path resolves against the working
+            // folder, which in the kernel is the notebook's folder.
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            let hint = nearby.isEmpty
+                ? "no .gguf files are there; `make lab` or scripts/fetch-models.sh puts SmolLM2-135M-Instruct.Q4_1.gguf into the repository's models/ folder"
+                : "GGUF files there: \(nearby.joined(separator: ", "))"
+            return "no model file at \(absolute) (\(hint))"
         case .unreadableModel(let path, let reason):
             return "cannot load \(path) as a Llama-family GGUF model: \(reason)"
         case .invalidSetting(let name, let value, let advice):

@@ -27,6 +27,50 @@ public struct Secret: Hashable, Sendable, CustomStringConvertible, CustomDebugSt
     func redacting(_ text: String) -> String {
         value.count < 4 ? text : text.replacingOccurrences(of: value, with: "<redacted>")
     }
+
+    /// A decoded JSON value with the key redacted from every string in it, keys included, so a
+    /// server that echoes the request's headers into its completion cannot put the key into the
+    /// store or onto the screen.
+    func redacting(json value: Any) -> Any {
+        switch value {
+        case let text as String:
+            return redacting(text)
+        case let array as [Any]:
+            return array.map { redacting(json: $0) }
+        case let object as [String: Any]:
+            var out: [String: Any] = [:]
+            for (key, item) in object { out[redacting(key)] = redacting(json: item) }
+            return out
+        default:
+            return value
+        }
+    }
+}
+
+/// Follows a redirect only with the request's own credentials when it stays on the same origin
+/// (scheme, host and port); a redirect to any other origin loses the `Authorization` header, as
+/// curl and browsers do, so a key never reaches a server it was not meant for.
+public final class CredentialGuard: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    /// Whether two URLs share scheme, host and port (the port defaulted by scheme).
+    public static func sameOrigin(_ a: URL?, _ b: URL?) -> Bool {
+        guard let a, let b else { return false }
+        func port(_ url: URL) -> Int? { url.port ?? (url.scheme?.lowercased() == "https" ? 443 : url.scheme?.lowercased() == "http" ? 80 : nil) }
+        return a.scheme?.lowercased() == b.scheme?.lowercased() && a.host?.lowercased() == b.host?.lowercased() && port(a) == port(b)
+    }
+
+    /// The request to follow a redirect with: `next`, without credentials when it leaves `original`'s origin.
+    public static func redirected(_ next: URLRequest, from original: URL?) -> URLRequest {
+        guard !sameOrigin(original, next.url) else { return next }
+        var stripped = next
+        stripped.setValue(nil, forHTTPHeaderField: "Authorization")
+        stripped.setValue(nil, forHTTPHeaderField: "Cookie")
+        return stripped
+    }
+
+    public func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+        completionHandler(Self.redirected(request, from: task.originalRequest?.url))
+    }
 }
 
 /// What can go wrong talking to a teacher's server. Messages name the URL and what to do; they
@@ -182,7 +226,7 @@ struct RetryingClient: Sendable {
         let data: Data
         let response: URLResponse
         do {
-            (data, response) = try await session.data(for: request)
+            (data, response) = try await session.data(for: request, delegate: CredentialGuard())
         } catch let error as URLError {
             if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
             if error.code == .timedOut {
@@ -198,7 +242,10 @@ struct RetryingClient: Sendable {
         guard let http = response as? HTTPURLResponse else {
             throw TeacherServerError.badResponse(url: place, reason: "not an HTTP response")
         }
-        if (200..<300).contains(http.statusCode) { return .success(try decodeObject(data, url: place)) }
+        if (200..<300).contains(http.statusCode) {
+            let object = try decodeObject(data, url: place)
+            return .success(apiKey.flatMap { $0.redacting(json: object) as? [String: Any] } ?? object)
+        }
         let failure = TeacherServerError.http(status: http.statusCode, message: sanitized(Self.errorMessage(data)),
                                               url: place, attempts: attempt + 1)
         switch http.statusCode {

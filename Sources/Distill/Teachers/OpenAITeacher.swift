@@ -103,7 +103,7 @@ public struct OpenAITeacher: Teacher, CustomStringConvertible {
         sessionConfiguration.timeoutIntervalForResource = configuration.timeout
         sessionConfiguration.httpMaximumConnectionsPerHost = 64
         sessionConfiguration.urlCache = nil
-        self.client = RetryingClient(session: URLSession(configuration: sessionConfiguration),
+        self.client = RetryingClient(session: URLSession(configuration: sessionConfiguration, delegate: CredentialGuard(), delegateQueue: nil),
                                      policy: configuration.retry, timeout: configuration.timeout, apiKey: key)
     }
 

@@ -115,6 +115,9 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case badCheckpoint(path: String, reason: String)
     /// The loss became NaN or infinite at a step.
     case nonFiniteLoss(step: Int)
+    /// A folder was not written because writing it could remove or mix with files Stepwise did
+    /// not write (a notebook, a store), or because it names no folder at all.
+    case refusedFolder(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -123,6 +126,7 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
         case .invalidSetting(let why): return "invalid training setting: \(why)"
         case .badCheckpoint(let path, let reason): return "cannot use the checkpoint at \(path): \(reason)"
         case .nonFiniteLoss(let step): return "the loss is not finite at step \(step); lower the learning rate"
+        case .refusedFolder(let path, let reason): return "will not write the folder \(path): \(reason)"
         }
     }
 }

@@ -379,6 +379,17 @@ public final class Trainer {
         guard saved.step >= 0, saved.epoch >= 0, saved.batchInEpoch >= 0, saved.batchInEpoch < batcher.batchesPerEpoch else {
             throw TrainingError.badCheckpoint(path: statePath, reason: "its batch position (epoch \(saved.epoch), batch \(saved.batchInEpoch)) does not fit this data")
         }
+        // Each step takes one batch, so the step count and the batch position tell the same
+        // story; a state where they disagree was edited or damaged, and resuming would silently
+        // skip or repeat training.
+        let (epochBatches, overflow) = saved.epoch.multipliedReportingOverflow(by: batcher.batchesPerEpoch)
+        guard !overflow, epochBatches <= Int.max - saved.batchInEpoch, epochBatches + saved.batchInEpoch == saved.step,
+              saved.losses.count <= saved.step, saved.examplesSeen >= 0, saved.tokensSeen >= 0 else {
+            throw TrainingError.badCheckpoint(path: statePath, reason: "its step (\(saved.step)) does not match its batch position (epoch \(saved.epoch), batch \(saved.batchInEpoch) of \(batcher.batchesPerEpoch) per epoch) and history (\(saved.losses.count) steps); the file was edited or damaged")
+        }
+        if let planned = config.steps, saved.step > planned {
+            throw TrainingError.badCheckpoint(path: statePath, reason: "it is at step \(saved.step), past this run's \(planned) steps; raise steps: or start a new checkpoint folder")
+        }
         let bestFolder = folder.deletingLastPathComponent().appendingPathComponent("best")
         var best: [Tensor]?
         if saved.bestStep != nil, FileManager.default.fileExists(atPath: bestFolder.appendingPathComponent(TrainerCheckpoint.stateFile).path) {

@@ -62,39 +62,14 @@ public enum TrainerCheckpoint {
     /// The optimizer state's file name.
     public static let optimizerFile = "optimizer.safetensors"
 
-    /// Writes a folder atomically: `fill` writes into a fresh temporary folder next to
-    /// `destination`, which then replaces `destination` by rename. On any failure the temporary
-    /// folder is removed and `destination` is left as it was.
+    /// Writes a folder atomically, never removing a file Stepwise did not write (see `FolderWrite`).
     /// - Parameters:
     ///   - destination: The folder to create or replace.
+    ///   - overwrite: Whether a folder holding other files may be written into (they are kept).
     ///   - fill: Writes the folder's content.
-    /// - Throws: What `fill` throws, or `TrainingError.badCheckpoint` when a folder cannot be made or renamed.
-    public static func writeAtomically(_ destination: URL, _ fill: (URL) throws -> Void) throws {
-        let fm = FileManager.default
-        let parent = destination.deletingLastPathComponent()
-        let name = destination.lastPathComponent
-        let stamp = "\(ProcessInfo.processInfo.processIdentifier)-\(UInt64(Date().timeIntervalSince1970 * 1e6))"
-        let temporary = parent.appendingPathComponent(".\(name).tmp-\(stamp)")
-        let old = parent.appendingPathComponent(".\(name).old-\(stamp)")
-        do {
-            try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
-        } catch {
-            throw TrainingError.badCheckpoint(path: temporary.path, reason: "cannot create the folder: \(error.localizedDescription)")
-        }
-        do {
-            try fill(temporary)
-            let hadOld = fm.fileExists(atPath: destination.path)
-            if hadOld { try fm.moveItem(at: destination, to: old) }
-            do { try fm.moveItem(at: temporary, to: destination) } catch {
-                if hadOld { try? fm.moveItem(at: old, to: destination) }
-                throw error
-            }
-            if hadOld { try? fm.removeItem(at: old) }
-        } catch {
-            try? fm.removeItem(at: temporary)
-            if let error = error as? TrainingError { throw error }
-            throw TrainingError.badCheckpoint(path: destination.path, reason: "cannot write it: \(error.localizedDescription)")
-        }
+    /// - Throws: `TrainingError.refusedFolder`, what `fill` throws, or `TrainingError.badCheckpoint`.
+    public static func writeAtomically(_ destination: URL, overwrite: Bool = false, _ fill: (URL) throws -> Void) throws {
+        try FolderWrite.write(destination, overwrite: overwrite, fill)
     }
 
     /// The folder holding `trainer_state.json`: `url` itself, or `url/last`. A `last` that a crash

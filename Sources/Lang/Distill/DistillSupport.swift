@@ -55,6 +55,9 @@ extension Arguments {
 /// A few words on what is at `path`, for errors about a wrong path: what the folder holds, or,
 /// when nothing is there, what its parent holds.
 func describeLocation(_ path: String) -> String {
+    // Absolute, so the message says exactly where it looked: a relative path resolves against
+    // the working folder, which in the kernel is the notebook's folder.
+    let path = URL(fileURLWithPath: path).standardizedFileURL.path
     let manager = FileManager.default
     func listing(_ folder: String) -> String {
         let names = ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).filter { !$0.hasPrefix(".") }.sorted()

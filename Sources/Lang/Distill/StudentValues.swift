@@ -26,7 +26,7 @@ public final class StudentObject: HostObject {
     static let memberDocs: [String: String] = [
         "summary": "One line: the family, its size and its parameter count.",
         "family": "\"t5\" or \"llama-lora\".",
-        "save": "save(_ path: String) -> String\n\nWrites the student to the folder `path` (created or replaced atomically) in a form Hugging Face transformers loads: config.json, model.safetensors and the tokenizer (a LoRA student writes its adapter in PEFT format). `t5(path:)` loads it back.",
+        "save": "save(_ path: String, overwrite: Bool = false) -> String\n\nWrites the student to the folder `path`, relative to the notebook's folder, in a form Hugging Face transformers loads: config.json, model.safetensors and the tokenizer (a LoRA student writes its adapter in PEFT format). `t5(path:)` loads it back. The folder is created, or replaced atomically when it holds only an earlier save. A folder holding other files (a notebook, a store) is refused unless `overwrite: true`, and even then only the student's files are replaced; no other file is ever removed. `\"\"`, `\".\"` and the notebook's own folder are always refused.",
         "lastRun": "The student's last training run (also after an interrupt), or nil.",
         "generate": "generate(_ input: String, task: String = \"label\", maxTokens: Int = 64) -> String\n\nThe student's greedy output for one input, as a label (`task: \"label\"`) or a rationale (`task: \"rationale\"`).",
     ]
@@ -40,15 +40,20 @@ public final class StudentObject: HostObject {
         case "family": return .string(student.family)
         case "lastRun": return lastRun.map { .host($0) } ?? .null
         case "save":
-            return hostMethod("save", [Parameter("path", "String")], returns: "String", documentation: Self.memberDocs["save"] ?? "") { arguments, _ in
+            return hostMethod("save", [Parameter("path", "String"), Parameter("overwrite", "Bool", labeled: true, default: .bool(false))],
+                              returns: "String", documentation: Self.memberDocs["save"] ?? "") { arguments, _ in
                 let path = try arguments.string("path")
                 let url = URL(fileURLWithPath: path)
                 let parent = url.deletingLastPathComponent().path
                 guard FileManager.default.fileExists(atPath: parent) else {
                     throw CellError(.value, "cannot save the student to \(path): \(describeLocation(parent))")
                 }
-                try TrainerCheckpoint.writeAtomically(url) { try self.student.save(to: $0) }
-                return .string(path)
+                do {
+                    try TrainerCheckpoint.writeAtomically(url, overwrite: try arguments.bool("overwrite")) { try self.student.save(to: $0) }
+                } catch let error as TrainingError {
+                    throw CellError(.value, "cannot save the student: \(error.description)")
+                }
+                return .string(url.standardizedFileURL.path)
             }
         case "generate":
             return hostMethod("generate", [Parameter("input", "String"), Parameter("task", "String", labeled: true, default: .string("label")),
