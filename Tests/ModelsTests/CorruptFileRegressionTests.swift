@@ -107,6 +107,43 @@ final class CorruptFileRegressionTests: XCTestCase {
                GGUFError.nonFiniteWeight(tensor: "blk.0.attn_v.weight", index: 3, inScale: true))
     }
 
+    func testCorruptLoRAAdapterSettingsAndWeights() throws {
+        let config = LoRAConfig(rank: 2, alpha: 16, targets: [.q, .up])
+        let model = try LlamaTrainable(gguf: LlamaTinyModel.file())
+        model.addAdapters(config, seed: 3)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lora-corrupt-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try model.saveAdapters(to: dir, config: config)
+        let configURL = dir.appendingPathComponent(LlamaTrainable.adapterConfigFile)
+        let intact = try String(contentsOf: configURL, encoding: .utf8)
+        for (key, value, message) in [("r", "1e300", "r = 1e+300; it must be a whole number from 1 to 1048576"),
+                                      ("r", "2.5", "r = 2.5; it must be a whole number from 1 to 1048576"),
+                                      ("lora_alpha", "-1", "lora_alpha = -1.0; it must be a finite number in (0, 1e6]"),
+                                      ("lora_dropout", "1", "lora_dropout = 1.0; it must be in [0, 1)")] {
+            let edited = intact.components(separatedBy: "\n").map { line -> String in
+                guard line.contains("\"\(key)\" :") else { return line }
+                return "  \"\(key)\" : \(value)" + (line.hasSuffix(",") ? "," : "")
+            }.joined(separator: "\n")
+            try Data(edited.utf8).write(to: configURL)
+            XCTAssertThrowsError(try LlamaTrainable(gguf: LlamaTinyModel.file()).loadAdapters(from: dir), key) { error in
+                XCTAssertEqual("\(error)", "LoRA adapter does not fit the model: adapter_config.json \(message)")
+            }
+        }
+        try Data(intact.utf8).write(to: configURL)
+        // A NaN in lora_A is an error naming the tensor, not a model that trains to NaN.
+        let weightsURL = dir.appendingPathComponent(LlamaTrainable.adapterWeightsFile)
+        let name = "base_model.model.model.layers.1.mlp.up_proj.lora_A.weight"
+        let entry = try XCTUnwrap(try SafetensorsFile(contentsOf: weightsURL).entries[name])
+        var bytes = [UInt8](try Data(contentsOf: weightsURL))
+        var n = 0
+        for i in 0..<8 { n |= Int(bytes[i]) << (8 * i) }
+        bytes.replaceSubrange(8 + n + entry.begin..<8 + n + entry.begin + 4, with: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { Array($0) })
+        try Data(bytes).write(to: weightsURL)
+        XCTAssertThrowsError(try LlamaTrainable(gguf: LlamaTinyModel.file()).loadAdapters(from: dir)) { error in
+            XCTAssertEqual(error as? SafetensorsError, .nonFinite(name: name, index: 0))
+        }
+    }
+
     // MARK: - T5 folders
 
     func t5Folder(config edit: (String) -> String) throws -> URL {
@@ -173,7 +210,7 @@ final class CorruptFileRegressionTests: XCTestCase {
     }
 
     func testT5ParameterShapesAreTheModelsParameters() throws {
-        for config in [CorruptT5Tests.config, T5Config.preset(.tiny, vocabSize: 40), T5Config.preset(.small, vocabSize: 100),
+        for config in [CorruptT5Tests.config, T5Config.preset(.tiny, vocabSize: 40), T5Config(vocabSize: 30, dModel: 12, dKV: 4, dFF: 20, numLayers: 2, numHeads: 3), // relu, tied
                        T5Config(vocabSize: 10, dModel: 8, dKV: 3, dFF: 5, numLayers: 1, numDecoderLayers: 3, numHeads: 5)] {
             let model = try T5Model(config)
             let actual = model.namedParameters().map { "\($0.0) \($0.1.shape)" }

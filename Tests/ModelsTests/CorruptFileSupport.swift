@@ -11,8 +11,8 @@ struct GGUFLayout {
 
     /// What a field is, so a generator knows which corruptions may load and what they may change.
     enum Role: Equatable {
-        case header, keyLength, valueType, elementType, arrayCount, stringLength
-        case value(key: String)
+        case header, keyLength, elementType, arrayCount, stringLength
+        case valueType(key: String), value(key: String)
         case tensorNameLength, dimCount, dim, tensorType, tensorOffset
     }
 
@@ -94,7 +94,7 @@ struct GGUFLayout {
         for index in 0..<metadataCount {
             let key = string("key #\(index)", .keyLength)
             let type = load(UInt32.self, at: offset)
-            field("type of \(key)", .u32, .valueType)
+            field("type of \(key)", .u32, .valueType(key: key))
             if key == "general.alignment", type == 4 { alignment = Int(load(UInt32.self, at: offset)) }
             value(type, key: key, path: key, record: true)
         }

@@ -15,6 +15,14 @@ enum LlamaTinyModel {
     /// blocks of that type (the rest stay F32), and `editMetadata` changes the key-values.
     static func gguf(architecture: String = "llama", seed: UInt64 = 1, tied: Bool = true,
                      matrices: GGMLType = .f32, editMetadata: (inout [(String, GGUFValue)]) -> Void = { _ in }) -> [UInt8] {
+        var (metadata, tensors) = parts(architecture: architecture, seed: seed, tied: tied, matrices: matrices)
+        editMetadata(&metadata)
+        return GGUFWriter.file(metadata: metadata, tensors: tensors)
+    }
+
+    /// The metadata and tensors of `gguf(...)`, for writing many variants of one model.
+    static func parts(architecture: String = "llama", seed: UInt64 = 1, tied: Bool = true, matrices: GGMLType = .f32)
+        -> (metadata: [(String, GGUFValue)], tensors: [(name: String, dims: [Int], type: GGMLType, data: [UInt8])]) {
         let (vocab, d, heads, kvHeads, ffn, layers) = (vocabulary.count, 32, 4, 2, 48, 2)
         let hd = d / heads
         var rng = SeededRNG(seed: seed)
@@ -51,7 +59,7 @@ enum LlamaTinyModel {
         add(LlamaGGUFName.outputNorm, 1, d, scale: 0.2, around: 1)
         if !tied { add(LlamaGGUFName.output, vocab, d) }
         let a = architecture
-        var metadata: [(String, GGUFValue)] = [
+        let metadata: [(String, GGUFValue)] = [
             ("general.architecture", .string(a)),
             ("\(a).context_length", .uint32(64)),
             ("\(a).embedding_length", .uint32(UInt32(d))),
@@ -68,8 +76,7 @@ enum LlamaTinyModel {
             ("tokenizer.ggml.merges", .array(.string, [])),
             ("tokenizer.ggml.eos_token_id", .uint32(UInt32(vocab - 1))),
         ]
-        editMetadata(&metadata)
-        return GGUFWriter.file(metadata: metadata, tensors: tensors)
+        return (metadata, tensors)
     }
 
     static func file(architecture: String = "llama", seed: UInt64 = 1, tied: Bool = true) throws -> GGUFFile {
