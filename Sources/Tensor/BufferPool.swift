@@ -38,6 +38,11 @@ public final class BufferPool: @unchecked Sendable {
     /// A 64-byte aligned buffer of at least `bytes` bytes, from the pool when one of its size
     /// class is idle. Give it back with `give(_:bytes:)` and the same byte count.
     public func take(bytes: Int) -> UnsafeMutableRawPointer {
+        // Sizes read from files are validated before they get here; a request this large can
+        // only be a bug, and rounding it to a bucket would overflow, so name it and stop.
+        guard bytes >= 0, bytes <= 1 << 48 else {
+            fatalError("BufferPool: a request for \(bytes) bytes is beyond any machine; a size escaped validation")
+        }
         let size = Self.bucket(bytes)
         lock.lock()
         if var list = free[size], let p = list.popLast() {
@@ -50,8 +55,9 @@ public final class BufferPool: @unchecked Sendable {
         allocations += 1
         lock.unlock()
         var p: UnsafeMutableRawPointer?
-        guard posix_memalign(&p, 64, size) == 0, let buffer = p else {
-            fatalError("BufferPool: out of memory allocating \(size) bytes")
+        let status = posix_memalign(&p, 64, size)
+        guard status == 0, let buffer = p else {
+            fatalError("BufferPool: out of memory allocating \(size) bytes (posix_memalign: \(String(cString: strerror(status))))")
         }
         return buffer
     }

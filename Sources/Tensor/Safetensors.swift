@@ -21,6 +21,8 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     case sizeMismatch(name: String, expectedBytes: Int, gotBytes: Int)
     case overlapping(String, String)
     case missingTensor(String)
+    case dataNotCovered(begin: Int, end: Int, dataBytes: Int)
+    case nonFinite(name: String, index: Int)
 
     public var description: String {
         switch self {
@@ -34,6 +36,9 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
         case let .sizeMismatch(name, want, got): return "safetensors: tensor '\(name)' needs \(want) bytes for its shape and dtype, its offsets give \(got)"
         case let .overlapping(a, b): return "safetensors: tensors '\(a)' and '\(b)' overlap in the data section"
         case .missingTensor(let n): return "safetensors: no tensor named '\(n)'"
+        case let .dataNotCovered(b, e, n):
+            return "safetensors: bytes \(b)..<\(e) of the \(n)-byte data section belong to no tensor; the header's data_offsets do not match the data"
+        case let .nonFinite(name, i): return "safetensors: tensor '\(name)' holds a non-finite value (NaN or infinity) at element \(i)"
         }
     }
 }
@@ -102,9 +107,17 @@ public struct SafetensorsFile {
             entries[name] = try Self.parseEntry(name, value, dataBytes: dataBytes)
         }
         let sorted = entries.sorted { ($0.value.begin, $0.value.end, $0.key) < ($1.value.begin, $1.value.end, $1.key) }
-        for i in sorted.indices.dropFirst() where sorted[i].value.begin < sorted[i - 1].value.end {
-            throw SafetensorsError.overlapping(sorted[i - 1].key, sorted[i].key)
+        // As the reference implementation requires, the tensors tile the data section: no
+        // overlaps, no holes, nothing after the last one.
+        var covered = 0
+        for (i, entry) in sorted.enumerated() {
+            if entry.value.begin < covered, i > 0 { throw SafetensorsError.overlapping(sorted[i - 1].key, entry.key) }
+            guard entry.value.begin == covered else {
+                throw SafetensorsError.dataNotCovered(begin: covered, end: entry.value.begin, dataBytes: dataBytes)
+            }
+            covered = entry.value.end
         }
+        guard covered == dataBytes else { throw SafetensorsError.dataNotCovered(begin: covered, end: dataBytes, dataBytes: dataBytes) }
         self.entries = entries
         self.metadata = metadata
     }
@@ -154,6 +167,28 @@ public struct SafetensorsFile {
             bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
                 if let base = raw.baseAddress { t.storage.raw.copyMemory(from: base + dataStart + e.begin, byteCount: n) }
             }
+        }
+        return t
+    }
+
+    /// Tensor `name` as `tensor(_:)` reads it, checked to hold only finite values when it is of
+    /// a float dtype: how a model loads its weights, so a NaN in the file is a load error.
+    /// - Throws: `SafetensorsError.missingTensor`, or `.nonFinite` naming the tensor and element.
+    public func finiteTensor(_ name: String) throws -> Tensor {
+        let t = try tensor(name)
+        // Exponent bits all ones is infinity or NaN, in every IEEE width.
+        let (exponent, halves): (UInt32, Bool)
+        switch t.dtype {
+        case .float32: (exponent, halves) = (0x7F80_0000, false)
+        case .float16: (exponent, halves) = (0x7C00, true)
+        case .bfloat16: (exponent, halves) = (0x7F80, true)
+        case .int32, .int64: return t
+        }
+        let raw = UnsafeRawPointer(t.storage.raw)
+        for i in 0..<t.count {
+            let bits = halves ? UInt32(raw.load(fromByteOffset: 2 * i, as: UInt16.self))
+                              : raw.load(fromByteOffset: 4 * i, as: UInt32.self)
+            if bits & exponent == exponent { throw SafetensorsError.nonFinite(name: name, index: i) }
         }
         return t
     }

@@ -1,6 +1,7 @@
 // A tiny random Llama-family model written as an F32 GGUF in memory (tests only): two layers,
 // GQA (4 query heads, 2 KV heads), a 48-token single-character vocabulary with `<|im_end|>` as
-// end-of-sequence. `architecture: "qwen2"` adds QKV biases and NeoX RoPE.
+// end-of-sequence. `architecture: "qwen2"` adds QKV biases and NeoX RoPE; `matrices` stores
+// the matrices quantised (Q8_0, Q4_0, Q4_1).
 import Foundation
 import Models
 
@@ -10,15 +11,33 @@ enum LlamaTinyModel {
         return String(letters[i])
     } + ["<|im_end|>"]
 
-    /// GGUF bytes of a random model.
-    static func gguf(architecture: String = "llama", seed: UInt64 = 1, tied: Bool = true) -> [UInt8] {
+    /// GGUF bytes of a random model; `matrices` quantises every matrix whose rows are whole
+    /// blocks of that type (the rest stay F32), and `editMetadata` changes the key-values.
+    static func gguf(architecture: String = "llama", seed: UInt64 = 1, tied: Bool = true,
+                     matrices: GGMLType = .f32, editMetadata: (inout [(String, GGUFValue)]) -> Void = { _ in }) -> [UInt8] {
+        var (metadata, tensors) = parts(architecture: architecture, seed: seed, tied: tied, matrices: matrices)
+        editMetadata(&metadata)
+        return GGUFWriter.file(metadata: metadata, tensors: tensors)
+    }
+
+    /// The metadata and tensors of `gguf(...)`, for writing many variants of one model.
+    static func parts(architecture: String = "llama", seed: UInt64 = 1, tied: Bool = true, matrices: GGMLType = .f32)
+        -> (metadata: [(String, GGUFValue)], tensors: [(name: String, dims: [Int], type: GGMLType, data: [UInt8])]) {
         let (vocab, d, heads, kvHeads, ffn, layers) = (vocabulary.count, 32, 4, 2, 48, 2)
         let hd = d / heads
         var rng = SeededRNG(seed: seed)
         var tensors: [(name: String, dims: [Int], type: GGMLType, data: [UInt8])] = []
         func add(_ name: String, _ rows: Int, _ columns: Int, scale: Float = 0.3, around: Float = 0) {
             let values = rng.floats(rows * columns).map { around + scale * $0 }
-            tensors.append((name, rows == 1 ? [columns] : [columns, rows], .f32, floatBytes(values)))
+            let type = rows > 1 && columns % matrices.traits.blockSize == 0 ? matrices : .f32
+            let data: [UInt8]
+            switch type {
+            case .q8_0: data = QuantReference.quantizeQ8_0(values)
+            case .q4_0: data = QuantReference.quantizeQ4_0(values)
+            case .q4_1: data = QuantReference.quantizeQ4_1(values)
+            default: data = floatBytes(values)
+            }
+            tensors.append((name, rows == 1 ? [columns] : [columns, rows], type, data))
         }
         add(LlamaGGUFName.tokenEmbedding, vocab, d, scale: 1)
         for l in 0..<layers {
@@ -57,7 +76,7 @@ enum LlamaTinyModel {
             ("tokenizer.ggml.merges", .array(.string, [])),
             ("tokenizer.ggml.eos_token_id", .uint32(UInt32(vocab - 1))),
         ]
-        return GGUFWriter.file(metadata: metadata, tensors: tensors)
+        return (metadata, tensors)
     }
 
     static func file(architecture: String = "llama", seed: UInt64 = 1, tied: Bool = true) throws -> GGUFFile {

@@ -86,6 +86,37 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertNoThrow(try SafetensorsFile(data: file(#"{"a":{"dtype":"I64","shape":[2,4],"data_offsets":[0,64]}}"#)))
     }
 
+    func testDataSectionMustBeTiled() {
+        // A hole before, between or after the tensors means the offsets do not describe the data.
+        XCTAssertThrowsError(try SafetensorsFile(data: file(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[16,32]}}"#, data: [UInt8](repeating: 0, count: 32)))) {
+            XCTAssertEqual($0 as? SafetensorsError, .dataNotCovered(begin: 0, end: 16, dataBytes: 32))
+        }
+        XCTAssertThrowsError(try SafetensorsFile(data: file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}}"#, data: [UInt8](repeating: 0, count: 20)))) {
+            XCTAssertEqual($0 as? SafetensorsError, .dataNotCovered(begin: 8, end: 12, dataBytes: 20))
+        }
+        XCTAssertThrowsError(try SafetensorsFile(data: file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 9)))) {
+            XCTAssertEqual($0 as? SafetensorsError, .dataNotCovered(begin: 8, end: 9, dataBytes: 9))
+            XCTAssertTrue("\($0)".contains("belong to no tensor"))
+        }
+        XCTAssertNoThrow(try SafetensorsFile(data: file(#"{"z":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8))))
+    }
+
+    func testFiniteTensorRejectsNaNAndInfinity() throws {
+        func bytes(_ values: [Float]) -> [UInt8] { values.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } } }
+        let header = #"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}"#
+        XCTAssertEqual(try SafetensorsFile(data: file(header, data: bytes([1, 2, 3]))).finiteTensor("w").scalars, [1, 2, 3])
+        for (values, index) in [([1, .nan, 3], 1), ([1, 2, -.infinity], 2)] as [([Float], Int)] {
+            let f = try SafetensorsFile(data: file(header, data: bytes(values)))
+            XCTAssertThrowsError(try f.finiteTensor("w")) { XCTAssertEqual($0 as? SafetensorsError, .nonFinite(name: "w", index: index)) }
+            XCTAssertNoThrow(try f.tensor("w"), "plain reads still return what the file holds")
+        }
+        // F16 and BF16: an all-ones exponent.
+        let half = #"{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[4,8]}}"#
+        let f = try SafetensorsFile(data: file(half, data: [0x00, 0x3C, 0x00, 0x7E, 0x80, 0x7F, 0x80, 0x3F]))
+        XCTAssertThrowsError(try f.finiteTensor("h")) { XCTAssertEqual($0 as? SafetensorsError, .nonFinite(name: "h", index: 1)) }
+        XCTAssertThrowsError(try f.finiteTensor("b")) { XCTAssertEqual($0 as? SafetensorsError, .nonFinite(name: "b", index: 0)) }
+    }
+
     func testFuzzedFilesNeverCrash() throws {
         let url = folder.appendingPathComponent("good.safetensors")
         var rng = RNG(seed: 2024)

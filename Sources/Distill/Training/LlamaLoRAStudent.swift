@@ -33,7 +33,11 @@ public final class LlamaLoRAStudent: Student {
     /// - Throws: `TrainingError.invalidSetting` for a bad LoRA setting, a GGUF or model error for
     ///   a file that cannot be read or is not a supported decoder.
     public convenience init(ggufPath: String, lora: LoRAConfig = LoRAConfig(), seed: UInt64 = 0) throws {
-        try self.init(gguf: GGUFFile(path: ggufPath), path: ggufPath, lora: lora, seed: seed)
+        let file: GGUFFile
+        do { file = try GGUFFile(path: ggufPath) } catch {
+            throw TrainingError.badCheckpoint(path: ggufPath, reason: "\(error)")
+        }
+        try self.init(gguf: file, path: ggufPath, lora: lora, seed: seed)
     }
 
     /// Dequantises `file`'s weights and adds adapters initialised from `seed`.
@@ -46,12 +50,17 @@ public final class LlamaLoRAStudent: Student {
         self.file = file
         self.path = path
         self.lora = lora
-        tokenizer = try makeTokenizer(gguf: file)
+        // A corrupt file's error names the file; the model's own error says what is wrong in it.
+        do {
+            tokenizer = try makeTokenizer(gguf: file)
+            model = try LlamaTrainable(gguf: file)
+        } catch {
+            throw TrainingError.badCheckpoint(path: path.isEmpty ? "the GGUF" : path, reason: "\(error)")
+        }
         guard let end = Self.endOfTurnToken(file: file, tokenizer: tokenizer) else {
             throw TrainingError.invalidSetting("the GGUF names no end-of-turn or end-of-sequence token to end targets with")
         }
         endTokenID = end
-        model = try LlamaTrainable(gguf: file)
         model.addAdapters(lora, seed: seed)
     }
 

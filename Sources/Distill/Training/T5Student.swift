@@ -99,15 +99,7 @@ public final class T5Student: Student {
         let model: T5Model
         let tokenizer: (any Tokenizer)?
         do {
-            if let dropout {
-                var config = try T5Model.loadConfig(from: folder)
-                config.dropoutRate = dropout
-                let staged = try T5Model(config)
-                try T5Student.loadWeights(into: staged, from: folder)
-                model = staged
-            } else {
-                model = try T5Model.load(from: folder)
-            }
+            model = try T5Model.load(from: folder, dropoutRate: dropout)
             tokenizer = try T5Model.loadTokenizer(from: folder)
         } catch let error as TrainingError {
             throw error
@@ -234,7 +226,7 @@ public final class T5Student: Student {
                 throw TrainingError.badCheckpoint(path: url.path, reason: "it has no tensor '\(name)'")
             }
             let value: Tensor
-            do { value = try file.tensor(key) } catch {
+            do { value = try file.finiteTensor(key) } catch {
                 throw TrainingError.badCheckpoint(path: url.path, reason: "cannot read '\(key)': \(error)")
             }
             guard value.shape == parameter.shape else {

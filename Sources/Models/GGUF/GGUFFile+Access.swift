@@ -46,6 +46,12 @@ public struct GGUFTensor: @unchecked Sendable {
         info.type.traits.dequantizeRow(rowData(row), destination, info.rowLength)
     }
 
+    /// Index of the first non-finite element (float types) or block scale (quantised types).
+    public func firstNonFinite() -> Int? {
+        guard let base = data.baseAddress else { return nil }
+        return info.type.traits.firstNonFinite(base, count: info.elementCount)
+    }
+
     /// The tensor viewed as a quantised matrix for `matvec`/`matmul` kernels.
     public var matrix: QuantizedMatrix {
         QuantizedMatrix(type: info.type, rows: info.rowCount, columns: info.rowLength,
@@ -66,6 +72,17 @@ extension GGUFFile {
     /// - Throws: `GGUFError.missingTensor` when absent.
     public func requireTensor(_ name: String) throws -> GGUFTensor {
         guard let t = tensor(named: name) else { throw GGUFError.missingTensor(name) }
+        return t
+    }
+
+    /// The tensor called `name`, checked to hold only finite values (every element of a float
+    /// tensor, every block scale of a quantised one): a model loads its weights through this.
+    /// - Throws: `GGUFError.missingTensor`, or `.nonFiniteWeight` naming the tensor and where.
+    public func requireWeight(_ name: String) throws -> GGUFTensor {
+        let t = try requireTensor(name)
+        if let bad = t.firstNonFinite() {
+            throw GGUFError.nonFiniteWeight(tensor: name, index: bad, inScale: t.info.type.traits.blockSize > 1)
+        }
         return t
     }
 
@@ -145,4 +162,10 @@ extension GGUFFile {
 
     /// The integer at `key`, or `nil` if absent or not an integer.
     public func optionalInt(_ key: String) -> Int? { metadata[key]?.intValue }
+
+    /// `read(key)` when `key` is present, nil when it is absent: a present value of the wrong
+    /// type is an error, never a silent default. E.g. `try file.optional("x.rope.freq_base", file.float)`.
+    public func optional<T>(_ key: String, _ read: (String) throws -> T) throws -> T? {
+        metadata[key] == nil ? nil : try read(key)
+    }
 }

@@ -199,8 +199,30 @@ public final class GGUFFile: @unchecked Sendable {
             index[info.name] = infos.count
             infos.append(info)
         }
+        try Self.checkLayout(infos, alignment: alignment, dataSize: storage.count - dataOffset)
         self.tensorInfos = infos
         self.tensorIndex = index
+    }
+
+    /// The one byte-size check: tensors tile the data section from offset 0, each one's bytes
+    /// (from its type and dims) filling its span up to the next tensor's offset, less padding.
+    /// A tensor retyped (Q8_0 read as Q4_0) or re-shaped no longer fits its span.
+    private static func checkLayout(_ infos: [GGUFTensorInfo], alignment: Int, dataSize: Int) throws {
+        let sorted = infos.sorted { ($0.offset, $0.byteCount) < ($1.offset, $1.byteCount) }
+        guard let first = sorted.first else { return }
+        guard first.offset == 0 else { throw GGUFError.dataBeforeFirstTensor(tensor: first.name, offset: first.offset) }
+        for (i, info) in sorted.enumerated() {
+            // Offsets and sizes are each within the file (checked in `validate`), so no overflow.
+            let next = i + 1 < sorted.count ? sorted[i + 1].offset : dataSize
+            let span = next - info.offset
+            let padded = (info.byteCount + alignment - 1) / alignment * alignment
+            // The last tensor may end the file with or without its padding.
+            let fits = i + 1 < sorted.count ? span == padded : span >= info.byteCount && span <= padded
+            guard fits else {
+                throw GGUFError.tensorSizeMismatch(tensor: info.name, type: info.type, dims: info.dims,
+                                                   bytes: info.byteCount, span: span)
+            }
+        }
     }
 
     private static func readValue(_ cursor: inout GGUFCursor, rawType: UInt32, key: String, depth: Int) throws -> GGUFValue {
@@ -242,10 +264,11 @@ public final class GGUFFile: @unchecked Sendable {
         guard let type = GGMLType(rawValue: raw.type) else {
             throw GGUFError.unknownTensorType(raw.type, tensor: raw.name)
         }
+        // Each dim on its own too: a zero dim makes the product small whatever the others hold.
         var elements: UInt64 = 1
         for d in raw.dims {
             let (product, overflow) = elements.multipliedReportingOverflow(by: d)
-            guard !overflow, product <= UInt64(Int.max / 4) else {
+            guard !overflow, d <= UInt64(Int.max / 4), product <= UInt64(Int.max / 4) else {
                 throw GGUFError.dimsOverflow(tensor: raw.name, dims: raw.dims)
             }
             elements = product

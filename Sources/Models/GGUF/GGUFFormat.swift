@@ -15,7 +15,9 @@
 //  7. padding to `general.alignment` (u32 metadata, default 32, a power of two).
 //  8. the data section: each tensor's bytes at its offset, each offset a multiple of the
 //     alignment. A tensor of a block-quantised type stores rows of dims[0] elements as
-//     dims[0] / blockSize consecutive blocks.
+//     dims[0] / blockSize consecutive blocks. Writers (gguf-py, llama.cpp) lay tensors out back
+//     to back from offset 0, each padded to the alignment, so every tensor's size (from its type
+//     and dims) must fill exactly the span up to the next tensor, or to the end of the file.
 import Foundation
 
 /// The type tag of a GGUF metadata value (the u32 stored before each value).
@@ -148,6 +150,9 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
     case missingKey(String)
     case wrongValueType(key: String, expected: String, found: GGUFValueType)
     case missingTensor(String)
+    case tensorSizeMismatch(tensor: String, type: GGMLType, dims: [Int], bytes: Int, span: Int)
+    case dataBeforeFirstTensor(tensor: String, offset: Int)
+    case nonFiniteWeight(tensor: String, index: Int, inScale: Bool)
 
     public var description: String {
         switch self {
@@ -176,7 +181,7 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
         case .tooManyDims(let tensor, let count):
             return "tensor '\(tensor)' has \(count) dimensions; GGUF allows at most 4"
         case .dimsOverflow(let tensor, let dims):
-            return "tensor '\(tensor)' dims \(dims) overflow (or are zero-sized beyond the file)"
+            return "tensor '\(tensor)' dims \(dims) overflow: each dim and their product must be at most \(Int.max / 4)"
         case .unknownTensorType(let t, let tensor):
             return "tensor '\(tensor)' has ggml type \(t), which this reader does not support "
                 + "(supported: \(GGMLType.allCases.map { "\($0)" }.joined(separator: ", ")))"
@@ -194,6 +199,15 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
             return "metadata key '\(key)' holds a \(found), expected \(expected)"
         case .missingTensor(let name):
             return "tensor '\(name)' is not in the file"
+        case let .tensorSizeMismatch(tensor, type, dims, bytes, span):
+            return "tensor '\(tensor)' is \(type) with dims \(dims), which takes \(bytes) bytes, but the file gives it "
+                + "\(span) bytes (up to the next tensor or the end of the file); its type or dims do not match its data"
+        case let .dataBeforeFirstTensor(tensor, offset):
+            return "the first tensor '\(tensor)' starts at data offset \(offset), not 0; the tensor table is corrupt"
+        case let .nonFiniteWeight(tensor, index, inScale):
+            return inScale
+                ? "tensor '\(tensor)' has a non-finite scale (NaN or infinity) in block \(index); the file is corrupt"
+                : "tensor '\(tensor)' holds a non-finite value (NaN or infinity) at element \(index); the file is corrupt"
         }
     }
 }

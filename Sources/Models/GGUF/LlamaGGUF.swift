@@ -33,7 +33,8 @@ public enum LlamaGGUFName {
     public static func ffnDown(_ layer: Int) -> String { "blk.\(layer).ffn_down.weight" }
 }
 
-/// A Llama-family model's shape, as its GGUF metadata states it.
+/// A Llama-family model's shape and numerics, as its GGUF metadata states them, each value
+/// checked (see LlamaGGUF+Validation) against the limits and against the tensors in the file.
 public struct LlamaHyperparameters: Sendable, Equatable {
     public var architecture: String
     public var vocabularySize: Int
@@ -44,32 +45,37 @@ public struct LlamaHyperparameters: Sendable, Equatable {
     public var nHeads: Int
     public var nKVHeads: Int
     public var headDim: Int
+    /// Leading dimensions of each head that RoPE rotates (`rope.dimension_count`, else `headDim`).
+    public var ropeDimensions: Int
     public var ropeFreqBase: Float
+    public var ropeScaling: RopeScaling
     public var rmsNormEpsilon: Float
     /// Whether the output head reuses the token embedding.
     public var tiedOutput: Bool
 
-    /// Reads the shape from `file`.
-    /// - Throws: `GGUFError.missingKey` naming the first key that is absent.
+    /// Reads and validates the shape from `file`, before anything is allocated from it.
+    /// - Throws: `GGUFError` for a missing key, a wrong value type or a missing tensor;
+    ///   `LlamaError.invalidHyperparameter` naming the key, its value and the limit it breaks.
     public init(gguf file: GGUFFile) throws {
-        let arch = try file.string("general.architecture")
-        func key(_ name: String) -> String { "\(arch).\(name)" }
-        architecture = arch
-        dModel = try file.int(key(LlamaGGUFName.embeddingLength))
-        ffnDim = try file.int(key(LlamaGGUFName.feedForwardLength))
-        nLayers = try file.int(key(LlamaGGUFName.blockCount))
-        nHeads = try file.int(key(LlamaGGUFName.headCount))
-        nKVHeads = file.optionalInt(key(LlamaGGUFName.headCountKV)) ?? nHeads
-        contextLength = try file.int(key(LlamaGGUFName.contextLength))
-        guard nHeads > 0, nKVHeads > 0, dModel % nHeads == 0, nHeads % nKVHeads == 0 else {
-            throw GGUFError.wrongValueType(key: key(LlamaGGUFName.headCount),
-                                           expected: "head counts dividing the embedding length", found: .uint32)
-        }
-        // The per-head width is the key length where stated; RoPE may cover only part of a head.
-        headDim = file.optionalInt(key(LlamaGGUFName.attentionKeyLength)) ?? dModel / nHeads
-        ropeFreqBase = (try? file.float(key(LlamaGGUFName.ropeFreqBase))) ?? 10_000
-        rmsNormEpsilon = (try? file.float(key(LlamaGGUFName.rmsNormEpsilon))) ?? 1e-5
-        vocabularySize = try file.optionalInt(key(LlamaGGUFName.vocabSize)) ?? file.array("tokenizer.ggml.tokens").count
-        tiedOutput = file.tensor(named: LlamaGGUFName.output) == nil
+        self = try LlamaMetadataReader(file: file).read()
+    }
+
+    init(architecture: String, vocabularySize: Int, contextLength: Int, dModel: Int, ffnDim: Int, nLayers: Int,
+         nHeads: Int, nKVHeads: Int, headDim: Int, ropeDimensions: Int, ropeFreqBase: Float,
+         ropeScaling: RopeScaling, rmsNormEpsilon: Float, tiedOutput: Bool) {
+        self.architecture = architecture
+        self.vocabularySize = vocabularySize
+        self.contextLength = contextLength
+        self.dModel = dModel
+        self.ffnDim = ffnDim
+        self.nLayers = nLayers
+        self.nHeads = nHeads
+        self.nKVHeads = nKVHeads
+        self.headDim = headDim
+        self.ropeDimensions = ropeDimensions
+        self.ropeFreqBase = ropeFreqBase
+        self.ropeScaling = ropeScaling
+        self.rmsNormEpsilon = rmsNormEpsilon
+        self.tiedOutput = tiedOutput
     }
 }

@@ -12,6 +12,8 @@ public enum LlamaError: Error, Equatable, CustomStringConvertible {
     case contextFull(capacity: Int, needed: Int)
     case emptyInput
     case adapterMismatch(String)
+    /// A hyperparameter outside its limit: `key` is what the file calls it, `limit` what it broke.
+    case invalidHyperparameter(key: String, value: String, limit: String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum LlamaError: Error, Equatable, CustomStringConvertible {
             return "no input tokens"
         case .adapterMismatch(let why):
             return "LoRA adapter does not fit the model: \(why)"
+        case let .invalidHyperparameter(key, value, limit):
+            return "\(key) is \(value); \(limit)"
         }
     }
 }
@@ -107,36 +111,23 @@ public struct LlamaConfig: Sendable, Equatable {
         self.tiedOutput = tiedOutput
     }
 
-    /// Reads the configuration from GGUF metadata (keys in `LlamaGGUFName`).
-    /// - Throws: `LlamaError.unsupportedArchitecture`, `.unsupportedRopeScaling`, or `GGUFError`
-    ///   naming a missing key.
+    /// Reads the configuration from GGUF metadata (keys in `LlamaGGUFName`), every value
+    /// validated against its limits and the file's tensors before anything is allocated.
+    /// - Throws: `LlamaError.unsupportedArchitecture`, `.unsupportedRopeScaling`,
+    ///   `.invalidHyperparameter`, or `GGUFError` naming a missing key or tensor.
     public init(gguf file: GGUFFile) throws {
-        let hp = try LlamaHyperparameters(gguf: file)
-        guard Self.supportedArchitectures.contains(hp.architecture) else {
-            throw LlamaError.unsupportedArchitecture(hp.architecture)
+        let architecture = try file.string("general.architecture")
+        guard Self.supportedArchitectures.contains(architecture) else {
+            throw LlamaError.unsupportedArchitecture(architecture)
         }
-        func key(_ name: String) -> String { "\(hp.architecture).\(name)" }
+        let hp = try LlamaHyperparameters(gguf: file)
         self.init(architecture: hp.architecture, vocabularySize: hp.vocabularySize, contextLength: hp.contextLength,
                   dModel: hp.dModel, ffnDim: hp.ffnDim, nLayers: hp.nLayers, nHeads: hp.nHeads,
-                  nKVHeads: hp.nKVHeads, ropeFreqBase: hp.ropeFreqBase, rmsNormEpsilon: hp.rmsNormEpsilon,
+                  nKVHeads: hp.nKVHeads, ropeFreqBase: hp.ropeFreqBase, ropeScaling: hp.ropeScaling,
+                  rmsNormEpsilon: hp.rmsNormEpsilon,
                   attentionBias: file.tensor(named: "blk.0.attn_q.bias") != nil, tiedOutput: hp.tiedOutput)
         headDim = hp.headDim
-        ropeDimensions = file.optionalInt(key(LlamaGGUFName.ropeDimensionCount)) ?? headDim
-        let type = (try? file.string(key("rope.scaling.type"))) ?? "none"
-        let factor = (try? file.float(key("rope.scaling.factor"))) ?? 1
-        let original = file.optionalInt(key("rope.scaling.original_context_length")) ?? hp.contextLength
-        switch type {
-        case "none": ropeScaling = .none
-        case "linear": ropeScaling = factor == 1 ? .none : .linear(factor: factor)
-        case "yarn":
-            let attn = (try? file.float(key("rope.scaling.attn_factor"))) ?? 1
-            ropeScaling = .yarn(factor: factor, originalContextLength: original, attentionFactor: attn)
-        case "llama3":
-            ropeScaling = .llama3(factor: factor, lowFreqFactor: (try? file.float(key("rope.scaling.low_freq_factor"))) ?? 1,
-                                  highFreqFactor: (try? file.float(key("rope.scaling.high_freq_factor"))) ?? 4,
-                                  originalContextLength: original)
-        default: throw LlamaError.unsupportedRopeScaling(type)
-        }
+        ropeDimensions = hp.ropeDimensions
     }
 
     /// Query heads per key/value head.

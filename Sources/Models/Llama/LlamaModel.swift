@@ -85,14 +85,14 @@ public final class LlamaModel: @unchecked Sendable {
         self.file = file
         tokenizer = try makeTokenizer(gguf: file)
         func matrix(_ name: String, _ rows: Int, _ columns: Int) throws -> LlamaMatrix {
-            let t = try file.requireTensor(name)
+            let t = try file.requireWeight(name)
             guard t.info.rowCount == rows, t.info.rowLength == columns else {
                 throw LlamaError.tensorShape(name: name, expected: [rows, columns], found: [t.info.rowCount, t.info.rowLength])
             }
             return LlamaMatrix(t.matrix)
         }
         func vector(_ name: String, _ n: Int) throws -> [Float] {
-            let t = try file.requireTensor(name)
+            let t = try file.requireWeight(name)
             guard t.info.elementCount == n else { throw LlamaError.tensorShape(name: name, expected: [n], found: [t.info.elementCount]) }
             return t.dequantized()
         }

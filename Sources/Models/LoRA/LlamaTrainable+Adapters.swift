@@ -59,19 +59,30 @@ extension LlamaTrainable {
 
     /// Loads adapters saved by `saveAdapters` (or PEFT) from `directory`, replacing any present.
     /// - Returns: the adapter's configuration.
-    /// - Throws: `LlamaError.adapterMismatch` when a tensor is missing or has the wrong shape.
+    /// - Throws: `LlamaError.adapterMismatch` when a setting is out of range or a tensor is
+    ///   missing, mis-shaped, not a float type or not finite.
     @discardableResult
     public func loadAdapters(from directory: URL) throws -> LoRAConfig {
         let configData = try Data(contentsOf: directory.appendingPathComponent(Self.adapterConfigFile))
-        guard let json = try JSONSerialization.jsonObject(with: configData) as? [String: Any],
-              let rank = (json["r"] as? NSNumber)?.intValue, rank > 0 else {
-            throw LlamaError.adapterMismatch("\(Self.adapterConfigFile) lacks a positive 'r'")
+        guard let json = try JSONSerialization.jsonObject(with: configData) as? [String: Any] else {
+            throw LlamaError.adapterMismatch("\(Self.adapterConfigFile) is not a JSON object")
         }
-        let alpha = (json["lora_alpha"] as? NSNumber)?.floatValue ?? Float(rank)
+        // Every number is checked before use: the rank sizes the shape check, alpha and dropout scale outputs.
+        func number(_ key: String) -> Double? { (json[key] as? NSNumber)?.doubleValue }
+        guard let r = number("r"), r.isFinite, r == r.rounded(), r >= 1, r <= Double(LlamaLimits.maxWidth) else {
+            throw LlamaError.adapterMismatch("\(Self.adapterConfigFile) r = \(json["r"] ?? "nothing"); it must be a whole number from 1 to \(LlamaLimits.maxWidth)")
+        }
+        let rank = Int(r)
+        let alpha = number("lora_alpha") ?? r, dropout = number("lora_dropout") ?? 0
+        guard alpha.isFinite, alpha > 0, alpha <= 1e6 else {
+            throw LlamaError.adapterMismatch("\(Self.adapterConfigFile) lora_alpha = \(alpha); it must be a finite number in (0, 1e6]")
+        }
+        guard dropout >= 0, dropout < 1 else {
+            throw LlamaError.adapterMismatch("\(Self.adapterConfigFile) lora_dropout = \(dropout); it must be in [0, 1)")
+        }
         let names = json["target_modules"] as? [String] ?? []
         let targets = names.compactMap(LoRATarget.init(rawValue:))
-        let config = LoRAConfig(rank: rank, alpha: alpha, dropout: (json["lora_dropout"] as? NSNumber)?.floatValue ?? 0,
-                                targets: targets)
+        let config = LoRAConfig(rank: rank, alpha: Float(alpha), dropout: Float(dropout), targets: targets)
         let file = try SafetensorsFile(contentsOf: directory.appendingPathComponent(Self.adapterWeightsFile))
         for (l, layer) in layers.enumerated() {
             for target in targets {
@@ -80,12 +91,15 @@ extension LlamaTrainable {
                 guard file.entries[prefix + ".lora_A.weight"] != nil, file.entries[prefix + ".lora_B.weight"] != nil else {
                     throw LlamaError.adapterMismatch("\(prefix) has no lora_A/lora_B")
                 }
-                let a = try file.tensor(prefix + ".lora_A.weight").cast(to: .float32).contiguous()
-                let b = try file.tensor(prefix + ".lora_B.weight").cast(to: .float32).contiguous()
+                let a = try file.finiteTensor(prefix + ".lora_A.weight"), b = try file.finiteTensor(prefix + ".lora_B.weight")
+                guard [a.dtype, b.dtype].allSatisfy({ [.float32, .float16, .bfloat16].contains($0) }) else {
+                    throw LlamaError.adapterMismatch("\(prefix): A is \(a.dtype), B is \(b.dtype); adapters must be F32, F16 or BF16")
+                }
                 guard a.shape == [rank, p.inFeatures], b.shape == [p.outFeatures, rank] else {
                     throw LlamaError.adapterMismatch("\(prefix): A \(a.shape), B \(b.shape) for a \(p.outFeatures)×\(p.inFeatures) weight at rank \(rank)")
                 }
-                p.setAdapter(a: a.detached(), b: headRowsToHF(b, target, toHF: false), scale: config.scale)
+                p.setAdapter(a: a.cast(to: .float32).contiguous().detached(),
+                             b: headRowsToHF(b.cast(to: .float32).contiguous(), target, toHF: false), scale: config.scale)
             }
         }
         return config

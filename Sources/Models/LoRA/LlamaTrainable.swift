@@ -90,7 +90,7 @@ public final class LlamaTrainable: Module {
             throw LlamaError.unsupportedArchitecture("\(c.architecture) with partial RoPE (\(c.ropeDimensions) of \(c.headDim) dims) for training")
         }
         func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
-            let t = try file.requireTensor(name)
+            let t = try file.requireWeight(name)
             guard t.info.elementCount == Shape.count(shape) else {
                 throw LlamaError.tensorShape(name: name, expected: shape, found: [t.info.rowCount, t.info.rowLength])
             }

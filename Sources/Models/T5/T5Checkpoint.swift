@@ -12,46 +12,85 @@ extension T5Model {
         "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight",
     ]
 
-    /// Loads a Hugging Face T5 folder.
-    /// - Parameter folder: a directory with `config.json` and `model.safetensors` (or a sharded
-    ///   `model.safetensors.index.json`); F32, F16 and BF16 weights are converted to Float32.
-    /// - Throws: `T5Error` naming the missing file, the missing or mis-shaped tensor, or unknown tensors.
-    public static func load(from folder: URL) throws -> T5Model {
-        let config = try loadConfig(from: folder)
-        let model = try T5Model(config)
+    /// Loads a Hugging Face T5 folder. Nothing is allocated from the files until the config
+    /// has been validated and every tensor's name, shape and dtype checked against it.
+    /// - Parameters:
+    ///   - folder: a directory with `config.json` and `model.safetensors` (or a sharded
+    ///     `model.safetensors.index.json`); F32, F16 and BF16 weights are converted to Float32.
+    ///   - dropoutRate: replaces the config's dropout rate when given.
+    /// - Throws: `T5Error` naming the missing file, the config key and its limit, the missing,
+    ///   mis-shaped or non-finite tensor, or unknown tensors.
+    public static func load(from folder: URL, dropoutRate: Float? = nil) throws -> T5Model {
+        var config = try loadConfig(from: folder)
+        if let dropoutRate {
+            config.dropoutRate = dropoutRate
+            try config.validate()
+        }
         let files = try weightFiles(in: folder)
         var tensors: [String: (SafetensorsFile, String)] = [:]        // name -> (file, file name)
         for (name, file) in files { for key in file.names { tensors[key] = (file, name) } }
         let fileLabel = files.count == 1 ? (files.first?.0 ?? "model.safetensors") : "model.safetensors shards"
+        let configPath = folder.appendingPathComponent("config.json").path
 
-        var used = Set<String>()
-        for (name, parameter) in model.namedParameters() {
+        // The blocks the files hold must be the ones config.json counts.
+        for (stack, key, count) in [("encoder", "num_layers", config.numLayers), ("decoder", "num_decoder_layers", config.numDecoderLayers)] {
+            let held = blockCount(stack, in: tensors.keys)
+            guard held == count else {
+                throw T5Error.invalidConfig("\(configPath): \(key) = \(count); \(fileLabel) holds \(held) \(stack) blocks")
+            }
+        }
+        // Every parameter's tensor, checked against its header entry before the model exists.
+        var sources: [String: (key: String, file: SafetensorsFile, fileName: String)] = [:]
+        for (name, shape) in config.parameterShapes() {
             // Old checkpoints store the embedding under the encoder's or decoder's name too.
             let candidates = name == "shared.weight"
                 ? ["shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight"] : [name]
-            guard let key = candidates.first(where: { tensors[$0] != nil }), let entry = tensors[key] else {
+            guard let key = candidates.first(where: { tensors[$0] != nil }), let (file, fileName) = tensors[key],
+                  let entry = file.entries[key] else {
                 throw T5Error.missingTensor(name: name, file: folder.appendingPathComponent(fileLabel).path)
             }
-            let (file, fileName) = entry
+            guard entry.shape == shape else {
+                throw T5Error.shapeMismatch(name: key, expected: shape, got: entry.shape,
+                                            file: folder.appendingPathComponent(fileName).path)
+            }
+            guard entry.dtype == .float32 || entry.dtype == .float16 || entry.dtype == .bfloat16 else {
+                throw T5Error.io("tensor '\(key)' in \(fileName) has dtype \(entry.dtype); weights must be F32, F16 or BF16")
+            }
+            sources[name] = (key, file, fileName)
+        }
+        var ignorable = ignorableNames
+        if config.tieWordEmbeddings { ignorable.insert("lm_head.weight") }     // the tied head is shared.weight
+        let used = Set(sources.values.map(\.key))
+        let unexpected = tensors.keys.filter { !used.contains($0) && !ignorable.contains($0) }.sorted()
+        guard unexpected.isEmpty else { throw T5Error.unexpectedTensors(unexpected, file: folder.appendingPathComponent(fileLabel).path) }
+
+        let model = try T5Model(config)
+        for (name, parameter) in model.namedParameters() {
+            guard let (key, file, fileName) = sources[name] else {
+                throw T5Error.missingTensor(name: name, file: folder.appendingPathComponent(fileLabel).path)
+            }
             let value: Tensor
-            do { value = try file.tensor(key) } catch {
-                throw T5Error.io("cannot read '\(key)' from \(fileName): \(error)")
+            do { value = try file.finiteTensor(key) } catch {
+                throw T5Error.io("cannot read '\(key)' from \(folder.appendingPathComponent(fileName).path): \(error)")
             }
             guard value.shape == parameter.shape else {
                 throw T5Error.shapeMismatch(name: key, expected: parameter.shape, got: value.shape,
                                             file: folder.appendingPathComponent(fileName).path)
             }
-            guard value.dtype == .float32 || value.dtype == .float16 || value.dtype == .bfloat16 else {
-                throw T5Error.io("tensor '\(key)' in \(fileName) has dtype \(value.dtype); weights must be F32, F16 or BF16")
-            }
             Tensor.withoutGrad { parameter.assign(value) }
-            used.insert(key)
         }
-        var ignorable = ignorableNames
-        if config.tieWordEmbeddings { ignorable.insert("lm_head.weight") }     // the tied head is shared.weight
-        let unexpected = tensors.keys.filter { !used.contains($0) && !ignorable.contains($0) }.sorted()
-        guard unexpected.isEmpty else { throw T5Error.unexpectedTensors(unexpected, file: folder.appendingPathComponent(fileLabel).path) }
         return model
+    }
+
+    /// Blocks of `stack` ("encoder" or "decoder") among tensor names: one more than the largest
+    /// N of a `<stack>.block.N.` name.
+    static func blockCount<Names: Sequence>(_ stack: String, in names: Names) -> Int where Names.Element == String {
+        let prefix = "\(stack).block."
+        var count = 0
+        for name in names where name.hasPrefix(prefix) {
+            if let n = Int(name.dropFirst(prefix.count).prefix { $0 != "." }), n >= 0, n < Int.max { count = max(count, n + 1) }
+        }
+        return count
     }
 
     /// Reads and validates `config.json` in `folder`.
@@ -70,7 +109,9 @@ extension T5Model {
         do { config = try JSONDecoder().decode(T5Config.self, from: data) } catch {
             throw T5Error.invalidConfig("\(url.path) is not a valid T5 config: \(error)")
         }
-        try config.validate()
+        do { try config.validate() } catch T5Error.invalidConfig(let reason) {
+            throw T5Error.invalidConfig("\(url.path): \(reason)")
+        }
         return config
     }
 

@@ -131,25 +131,81 @@ public struct T5Config: Codable, Equatable, Sendable {
         }
     }
 
-    /// Checks that the dimensions can build a model.
+    /// Checks that the dimensions can build a model on this machine: each positive and within
+    /// `T5Limits`, the relative position buckets usable, the numbers finite, and the parameters
+    /// the config implies within the machine's memory. Runs before anything is allocated.
+    /// - Throws: `T5Error.invalidConfig` naming the key, its value and the limit.
     public func validate() throws {
-        let positive: [(String, Int)] = [("vocab_size", vocabSize), ("d_model", dModel), ("d_kv", dKV), ("d_ff", dFF),
-                                         ("num_layers", numLayers), ("num_decoder_layers", numDecoderLayers),
-                                         ("num_heads", numHeads), ("relative_attention_num_buckets", relativeAttentionNumBuckets),
-                                         ("relative_attention_max_distance", relativeAttentionMaxDistance)]
-        for (name, value) in positive where value <= 0 {
-            throw T5Error.invalidConfig("\(name) must be positive, got \(value)")
+        let sized: [(String, Int, Int)] = [
+            ("vocab_size", vocabSize, T5Limits.maxVocabulary), ("d_model", dModel, T5Limits.maxWidth),
+            ("d_kv", dKV, T5Limits.maxWidth), ("d_ff", dFF, T5Limits.maxWidth),
+            ("num_layers", numLayers, T5Limits.maxLayers), ("num_decoder_layers", numDecoderLayers, T5Limits.maxLayers),
+            ("num_heads", numHeads, T5Limits.maxHeads),
+            ("relative_attention_num_buckets", relativeAttentionNumBuckets, T5Limits.maxBuckets),
+            ("relative_attention_max_distance", relativeAttentionMaxDistance, T5Limits.maxDistance)]
+        for (name, value, limit) in sized {
+            guard value > 0 else { throw T5Error.invalidConfig("\(name) = \(value) must be positive") }
+            guard value <= limit else { throw T5Error.invalidConfig("\(name) = \(value) exceeds \(limit)") }
         }
-        guard vocabSize <= Int(Int32.max) else { throw T5Error.invalidConfig("vocab_size \(vocabSize) does not fit Int32 token ids") }
         guard relativeAttentionNumBuckets >= 4 else {
-            throw T5Error.invalidConfig("relative_attention_num_buckets must be at least 4, got \(relativeAttentionNumBuckets)")
+            throw T5Error.invalidConfig("relative_attention_num_buckets = \(relativeAttentionNumBuckets) must be at least 4")
         }
-        guard dropoutRate >= 0 && dropoutRate < 1 else { throw T5Error.invalidConfig("dropout_rate must be in [0, 1), got \(dropoutRate)") }
+        // Distances from buckets / 2 on are bucketed by log(d / maxExact) / log(maxDistance / maxExact),
+        // which needs maxDistance above the exact range.
+        guard relativeAttentionMaxDistance > relativeAttentionNumBuckets / 2 else {
+            throw T5Error.invalidConfig("relative_attention_max_distance = \(relativeAttentionMaxDistance) must exceed "
+                                        + "relative_attention_num_buckets / 2 = \(relativeAttentionNumBuckets / 2)")
+        }
+        guard dropoutRate >= 0 && dropoutRate < 1 else { throw T5Error.invalidConfig("dropout_rate = \(dropoutRate) must be in [0, 1)") }
+        guard layerNormEpsilon.isFinite, layerNormEpsilon > 0, layerNormEpsilon < 1 else {
+            throw T5Error.invalidConfig("layer_norm_epsilon = \(layerNormEpsilon) must be in (0, 1)")
+        }
         for (name, id) in [("decoder_start_token_id", decoderStartTokenId), ("pad_token_id", padTokenId), ("eos_token_id", eosTokenId)]
         where id < 0 || id >= vocabSize {
-            throw T5Error.invalidConfig("\(name) \(id) is outside the vocabulary 0..<\(vocabSize)")
+            throw T5Error.invalidConfig("\(name) = \(id) is outside the vocabulary 0..<\(vocabSize)")
         }
         _ = try feedForward()
+        // Each factor is capped above, so the count fits in Int; the budget is the machine's memory.
+        let parameters = parameterShapes().reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let memory = ProcessInfo.processInfo.physicalMemory
+        guard UInt64(parameters) * 4 <= memory else {
+            throw T5Error.invalidConfig("the config implies \(parameters) parameters (\(UInt64(parameters) * 4 >> 20) MiB as Float32), "
+                                        + "more than this machine's \(memory >> 20) MiB of memory")
+        }
+    }
+
+    /// Every parameter a model of this config has, Hugging Face name and shape, in the order
+    /// `T5Model.namedParameters()` gives them: what a checkpoint must hold, known before any
+    /// tensor is allocated.
+    public func parameterShapes() -> [(name: String, shape: [Int])] {
+        let inner = numHeads * dKV
+        let gated = feedForwardProj != "relu"
+        var out: [(name: String, shape: [Int])] = [("shared.weight", [vocabSize, dModel])]
+        func attention(_ prefix: String, bias: Bool) {
+            out += [("\(prefix).q.weight", [inner, dModel]), ("\(prefix).k.weight", [inner, dModel]),
+                    ("\(prefix).v.weight", [inner, dModel]), ("\(prefix).o.weight", [dModel, inner])]
+            if bias { out.append(("\(prefix).relative_attention_bias.weight", [relativeAttentionNumBuckets, numHeads])) }
+        }
+        for (stack, count) in [("encoder", numLayers), ("decoder", numDecoderLayers)] {
+            for i in 0..<count {
+                let block = "\(stack).block.\(i).layer"
+                attention("\(block).0.SelfAttention", bias: i == 0)
+                out.append(("\(block).0.layer_norm.weight", [dModel]))
+                var next = 1
+                if stack == "decoder" {
+                    attention("\(block).1.EncDecAttention", bias: false)
+                    out.append(("\(block).1.layer_norm.weight", [dModel]))
+                    next = 2
+                }
+                let ff = "\(block).\(next).DenseReluDense"
+                out += gated ? [("\(ff).wi_0.weight", [dFF, dModel]), ("\(ff).wi_1.weight", [dFF, dModel])]
+                             : [("\(ff).wi.weight", [dFF, dModel])]
+                out += [("\(ff).wo.weight", [dModel, dFF]), ("\(block).\(next).layer_norm.weight", [dModel])]
+            }
+            out.append(("\(stack).final_layer_norm.weight", [dModel]))
+        }
+        if !tieWordEmbeddings { out.append(("lm_head.weight", [vocabSize, dModel])) }
+        return out
     }
 
     // MARK: - Presets
@@ -219,6 +275,17 @@ public struct T5Config: Codable, Equatable, Sendable {
         let body = fields.map { "  \(string($0.0)): \($0.1)" }.joined(separator: ",\n")
         return Data("{\n\(body)\n}\n".utf8)
     }
+}
+
+/// Upper limits on a T5 config's sizes: well above every released T5 (t5-11b: d_ff 65,536,
+/// 128 heads of 128; mT5: 250,112 tokens), low enough that products of them fit in `Int`.
+public enum T5Limits {
+    public static let maxVocabulary = 1 << 24
+    public static let maxWidth = 1 << 16
+    public static let maxHeads = 1 << 10
+    public static let maxLayers = 1 << 10
+    public static let maxBuckets = 1 << 16
+    public static let maxDistance = 1 << 24
 }
 
 /// Why a T5 model could not be built, loaded, saved or run. Messages say what to fix.

@@ -92,12 +92,12 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
         guard model == "gpt2" else { throw TokenizerError.unsupportedModel(model) }
         let tokens = try gguf.strings("tokenizer.ggml.tokens")
         let types = try gguf.tokenTypes()
-        let pre = (try? gguf.string("tokenizer.ggml.pre")) ?? "default"
+        let pre = (try gguf.optional("tokenizer.ggml.pre", gguf.string)) ?? "default"
         try self.init(tokens: tokens, tokenTypes: types, merges: try gguf.strings("tokenizer.ggml.merges"),
                       preTokenizer: try PreTokenizerKind(ggufName: pre),
-                      bos: gguf.optionalInt("tokenizer.ggml.bos_token_id"),
-                      eos: gguf.optionalInt("tokenizer.ggml.eos_token_id"),
-                      padding: gguf.optionalInt("tokenizer.ggml.padding_token_id"))
+                      bos: try gguf.optional("tokenizer.ggml.bos_token_id", gguf.int),
+                      eos: try gguf.optional("tokenizer.ggml.eos_token_id", gguf.int),
+                      padding: try gguf.optional("tokenizer.ggml.padding_token_id", gguf.int))
     }
 
     /// Builds the tokenizer from a parsed Hugging Face tokenizer.json with a BPE model.

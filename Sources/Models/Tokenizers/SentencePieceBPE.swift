@@ -64,10 +64,10 @@ public final class SentencePieceBPETokenizer: Tokenizer, @unchecked Sendable {
             ? Array(repeating: 0, count: tokens.count) : try gguf.floats("tokenizer.ggml.scores")
         let types = try gguf.tokenTypes()
         try self.init(tokens: tokens, scores: scores, tokenTypes: types,
-                      bos: gguf.optionalInt("tokenizer.ggml.bos_token_id"),
-                      eos: gguf.optionalInt("tokenizer.ggml.eos_token_id"),
-                      unknown: gguf.optionalInt("tokenizer.ggml.unknown_token_id"),
-                      addSpacePrefix: (try? gguf.bool("tokenizer.ggml.add_space_prefix")) ?? true)
+                      bos: try gguf.optional("tokenizer.ggml.bos_token_id", gguf.int),
+                      eos: try gguf.optional("tokenizer.ggml.eos_token_id", gguf.int),
+                      unknown: try gguf.optional("tokenizer.ggml.unknown_token_id", gguf.int),
+                      addSpacePrefix: (try gguf.optional("tokenizer.ggml.add_space_prefix", gguf.bool)) ?? true)
     }
 
     public func tokenText(_ id: Int) -> String? { tokens.indices.contains(id) ? tokens[id] : nil }

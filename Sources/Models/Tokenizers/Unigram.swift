@@ -85,11 +85,11 @@ public final class UnigramTokenizer: Tokenizer, @unchecked Sendable {
         let pieces = tokens.indices.map {
             SentencePieceModel.Piece(text: tokens[$0], score: scores[$0], type: TokenType(rawValue: types[$0]) ?? .normal)
         }
-        try self.init(pieces: pieces, unknownID: gguf.optionalInt("tokenizer.ggml.unknown_token_id") ?? 2,
-                      bos: gguf.optionalInt("tokenizer.ggml.bos_token_id"),
-                      eos: gguf.optionalInt("tokenizer.ggml.eos_token_id"), byteFallback: false,
-                      addDummyPrefix: (try? gguf.bool("tokenizer.ggml.add_space_prefix")) ?? true,
-                      removeExtraWhitespaces: (try? gguf.bool("tokenizer.ggml.remove_extra_whitespaces")) ?? false,
+        try self.init(pieces: pieces, unknownID: try gguf.optional("tokenizer.ggml.unknown_token_id", gguf.int) ?? 2,
+                      bos: try gguf.optional("tokenizer.ggml.bos_token_id", gguf.int),
+                      eos: try gguf.optional("tokenizer.ggml.eos_token_id", gguf.int), byteFallback: false,
+                      addDummyPrefix: (try gguf.optional("tokenizer.ggml.add_space_prefix", gguf.bool)) ?? true,
+                      removeExtraWhitespaces: (try gguf.optional("tokenizer.ggml.remove_extra_whitespaces", gguf.bool)) ?? false,
                       nfkc: gguf.metadata["tokenizer.ggml.precompiled_charsmap"] != nil)
     }
 
