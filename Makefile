@@ -106,14 +106,14 @@ test-protocol:
 
 # The wheel `stepwise-kernel`: the binary (stripped) and, through auditwheel, the shared
 # libraries it needs, so `pip install` + `stepwise install` is all a user without Swift needs.
+# auditwheel picks the most widely usable manylinux tag (glibc 2.35 here, from Debian 12's libm),
+# copies the libraries into stepwise_kernel.libs/ and calls patchelf, which it finds on PATH.
 wheel: binary $(VENV)/.wheel-stamp
 	rm -rf .build/wheel && mkdir -p .build/wheel $(WHEEL_DIR)
 	strip -o .build/wheel/stepwise $(STEPWISE)
 	$(PY) python/build_wheel.py --binary .build/wheel/stepwise --out .build/wheel \
 	  --target-cpu "$(TARGET_CPU)" --cpu-flags "$(CPU_FLAGS_$(TARGET_CPU))"
 	rm -f $(WHEEL_DIR)/stepwise_kernel-*.whl
-	# auditwheel picks the most widely usable manylinux tag (glibc 2.35 here, from Debian 12's
-	# libm) and copies the libraries under stepwise_kernel.libs/; it calls patchelf from PATH.
 	PATH="$(abspath $(VENV))/bin:$$PATH" auditwheel repair -w $(WHEEL_DIR) .build/wheel/stepwise_kernel-*.whl
 	@ls -l $(WHEEL_DIR)/stepwise_kernel-*manylinux*.whl
 

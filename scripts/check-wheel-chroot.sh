@@ -91,6 +91,7 @@ let run = train(student, on: why, method: stepByStep(alpha: 0.5), steps: 3, batc
 print("trained a tiny T5 for 3 steps (matrix products through the bundled OpenBLAS, autograd, AdamW)")
 evaluate(student, on: arith.test)
 SW
+rm -f "$CHROOT"/tmp/stepwise-rationales.sqlite*   # the program teacher's store from an earlier run
 say "stepwise run /tmp/check.sw (inside the chroot)"
 start=$(date +%s)
 in_chroot sh -c "cd /tmp && $BIN run check.sw"

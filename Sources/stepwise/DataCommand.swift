@@ -21,10 +21,12 @@ struct DataGetCommand: ParsableCommand {
             table does not know are copied too and reported as unverified.
             """)
 
-    @Argument(help: "svamp, cqa, anli1, esnli, or all.") var tasks: [String]
-    @Option(help: "The folder that receives one folder per task.") var to: String
-    @Option(help: "The git repository to fetch from (a URL or a local path).") var repo = DatasetFetcher.upstreamURL
-    @Option(help: "A file of `SHA256  task/path` lines (sha256sum's format) replacing the built-in table.")
+    @Argument(help: ArgumentHelp("svamp, cqa, anli1, esnli, or all.", valueName: "task")) var tasks: [String]
+    @Option(help: ArgumentHelp("The folder that receives one folder per task.", valueName: "dir")) var to: String
+    @Option(help: ArgumentHelp("The git repository to fetch from (a URL or a local path).", valueName: "url"))
+    var repo = DatasetFetcher.upstreamURL
+    @Option(help: ArgumentHelp("A file of `SHA256  task/path` lines (sha256sum's format) replacing the built-in table.",
+                               valueName: "file"))
     var checksums: String?
 
     func run() throws {
