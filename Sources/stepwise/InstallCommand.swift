@@ -20,11 +20,21 @@ struct InstallCommand: ParsableCommand {
     }
 
     func run() throws {
-        let location: KernelSpecLocation = prefix.map { .prefix($0) } ?? (sysPrefix ? .sysPrefix : .user)
+        let location: KernelSpecLocation = prefix.map { .prefix($0) } ?? (sysPrefix ? Self.sysPrefixLocation() : .user)
         // OpenBLAS reads its core type only at load time; the binary also fixes this by re-executing.
         let env = BLASRuntime.cpuHasAVX512 ? ["OPENBLAS_CORETYPE": "SkylakeX"] : [:]
         let folder = try KernelSpec.install(binary: Self.executablePath(), name: name, location: location, env: env)
         print("Installed kernelspec \(name) in \(folder.path)")
+    }
+
+    /// `--sys-prefix`: the Python environment that holds this binary when the wheel's `stepwise`
+    /// shim started it (it passes its `sys.prefix`, so an environment need not be activated);
+    /// otherwise the active environment.
+    static func sysPrefixLocation() -> KernelSpecLocation {
+        if let prefix = ProcessInfo.processInfo.environment["STEPWISE_SYS_PREFIX"], !prefix.isEmpty {
+            return .prefix(prefix)
+        }
+        return .sysPrefix
     }
 
     /// This binary's absolute path, with symbolic links resolved.
