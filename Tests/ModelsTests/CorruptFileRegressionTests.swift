@@ -144,6 +144,22 @@ final class CorruptFileRegressionTests: XCTestCase {
         }
     }
 
+    func testTokenizerFilesWithHugeNumbers() throws {
+        // A T5 folder's tokenizer.json sized its token table from the largest id it lists.
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tokenizer-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(#"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1099511627776}, "merges": []}}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try makeTokenizer(tokenizerJSON: url)) {
+            XCTAssertEqual($0 as? TokenizerError, .malformed("token id 1099511627776 is beyond the 2 tokens tokenizer.json lists"))
+        }
+        // A spiece.model piece whose type is a 64-bit varint used to trap converting it to Int.
+        let maxVarint: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]
+        let piece: [UInt8] = [0x0A, 1, 0x61, 0x15, 0, 0, 0, 0, 0x18] + maxVarint
+        let model = try SentencePieceModel(bytes: [0x0A, UInt8(piece.count)] + piece + [0x12, 11, 0x18] + maxVarint)
+        XCTAssertEqual(model.pieces.map(\.text), ["a"])
+        XCTAssertEqual(model.pieces.first?.type, .normal)
+    }
+
     // MARK: - T5 folders
 
     func t5Folder(config edit: (String) -> String) throws -> URL {

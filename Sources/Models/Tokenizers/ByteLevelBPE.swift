@@ -106,7 +106,12 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
             throw TokenizerError.missingField("model.vocab")
         }
         let added = addedTokens(root)
-        let count = max(vocab.values.max() ?? -1, added.map(\.id).max() ?? -1) + 1
+        // Ids index a dense table, so none can reach past the entries listed (nor size it from the file).
+        let largest = max(vocab.values.max() ?? -1, added.map(\.id).max() ?? -1)
+        guard largest < vocab.count + added.count else {
+            throw TokenizerError.malformed("token id \(largest) is beyond the \(vocab.count + added.count) tokens tokenizer.json lists")
+        }
+        let count = largest + 1
         var tokens = [String](repeating: "", count: count)
         var types = [TokenType](repeating: .normal, count: count)
         for (text, id) in vocab where id >= 0 { tokens[id] = text }

@@ -60,7 +60,7 @@ public struct SentencePieceModel: Sendable {
             case (3, 0):
                 // SentencePiece numbers types NORMAL=1 UNKNOWN=2 CONTROL=3 USER_DEFINED=4 BYTE=6 UNUSED=5,
                 // the same as GGUF's token types.
-                piece.type = TokenType(rawValue: Int(try reader.varint())) ?? .normal
+                piece.type = Int(exactly: try reader.varint()).flatMap(TokenType.init(rawValue:)) ?? .normal
             default: try reader.skip(wire)
             }
         }
@@ -71,7 +71,7 @@ public struct SentencePieceModel: Sendable {
         var reader = ProtobufReader(bytes: bytes)
         while let (field, wire) = try reader.nextField() {
             switch (field, wire) {
-            case (3, 0): modelType = ModelType(rawValue: Int(try reader.varint())) ?? .unigram
+            case (3, 0): modelType = Int(exactly: try reader.varint()).flatMap(ModelType.init(rawValue:)) ?? .unigram
             case (35, 0): byteFallback = try reader.varint() != 0
             case (40, 0): unknownID = Int(Int32(truncatingIfNeeded: try reader.varint()))
             case (41, 0): bosID = Int(Int32(truncatingIfNeeded: try reader.varint()))
