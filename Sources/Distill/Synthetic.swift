@@ -161,12 +161,15 @@ public enum SyntheticError: Error, Equatable, CustomStringConvertible {
     case invalidDifficulty(String)
     case invalidErrorRate(Double)
     case notSynthetic(ExampleID)
+    /// Generation was interrupted after `done` of `total` problems.
+    case interrupted(done: Int, total: Int)
 
     public var description: String {
         switch self {
         case .invalidDifficulty(let reason): return "invalid difficulty: \(reason)"
         case .invalidErrorRate(let rate): return "error rate \(rate) is out of range; use a number in [0, 1]"
         case .notSynthetic(let id): return "example \(id) is not a synthetic problem (it has no program fields)"
+        case .interrupted(let done, let total): return "generating the synthetic task was interrupted after \(done) of \(total) problems"
         }
     }
 }
@@ -292,10 +295,13 @@ public struct SyntheticTask: Hashable, Sendable {
     ///   - count: How many.
     ///   - seed: The seed.
     public func problems(count: Int, seed: UInt64) -> [SyntheticProblem] {
-        (0..<max(0, count)).map { index in
-            var generator = SplitMix64(seed: seed &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03)
-            return problem(using: &generator)
-        }
+        (0..<max(0, count)).map { problem(index: $0, seed: seed) }
+    }
+
+    /// Problem `index` of the sequence that `seed` starts.
+    func problem(index: Int, seed: UInt64) -> SyntheticProblem {
+        var generator = SplitMix64(seed: seed &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03)
+        return problem(using: &generator)
     }
 
     /// Generates examples with gold rationales from a correct program teacher.
@@ -304,10 +310,31 @@ public struct SyntheticTask: Hashable, Sendable {
     ///   - seed: The seed.
     ///   - split: The split name their ids carry.
     public func examples(count: Int, seed: UInt64, split: String = "train") -> [Example] {
-        problems(count: count, seed: seed).enumerated().map { index, problem in
-            problem.example(id: ExampleID(split: split, index: index),
-                            rationale: ProgramTeacher.rationale(for: problem, steps: problem.steps, showResults: true))
+        (0..<max(0, count)).map { example(index: $0, seed: seed, split: split) }
+    }
+
+    /// Generates examples as `examples(count:seed:split:)` does, asking `isCancelled` every 256
+    /// examples, so that a big request stops within moments of an interrupt.
+    /// - Parameters:
+    ///   - count: How many.
+    ///   - seed: The seed.
+    ///   - split: The split name their ids carry.
+    ///   - isCancelled: Says whether to stop.
+    /// - Throws: `SyntheticError.interrupted` when `isCancelled` says yes.
+    public func examples(count: Int, seed: UInt64, split: String = "train", isCancelled: () -> Bool) throws -> [Example] {
+        var examples: [Example] = []
+        examples.reserveCapacity(max(0, count))
+        for index in 0..<max(0, count) {
+            if index % 256 == 0, isCancelled() { throw SyntheticError.interrupted(done: index, total: count) }
+            examples.append(example(index: index, seed: seed, split: split))
         }
+        return examples
+    }
+
+    private func example(index: Int, seed: UInt64, split: String) -> Example {
+        let problem = problem(index: index, seed: seed)
+        return problem.example(id: ExampleID(split: split, index: index),
+                               rationale: ProgramTeacher.rationale(for: problem, steps: problem.steps, showResults: true))
     }
 
     /// A dataset with `train` and `test` splits drawn from independent seeds.
@@ -318,9 +345,35 @@ public struct SyntheticTask: Hashable, Sendable {
     public func dataset(train: Int = 2000, test: Int = 500, seed: UInt64 = 0) -> Dataset {
         Dataset(name: "synthetic", labelKind: .equation, splits: [
             ("train", examples(count: train, seed: seed, split: "train")),
-            ("test", examples(count: test, seed: seed ^ 0x5EED_7E57_0000_0001, split: "test")),
+            ("test", examples(count: test, seed: seed ^ SyntheticTask.testSeedMask, split: "test")),
         ])
     }
+
+    /// The dataset of `dataset(train:test:seed:)`, asking `isCancelled` as it goes.
+    /// - Parameters:
+    ///   - train: Training examples.
+    ///   - test: Test examples.
+    ///   - seed: The seed.
+    ///   - isCancelled: Says whether to stop.
+    /// - Throws: `SyntheticError.interrupted` when `isCancelled` says yes (counting train and test together).
+    public func dataset(train: Int, test: Int, seed: UInt64, isCancelled: () -> Bool) throws -> Dataset {
+        let total = train.addingReportingOverflow(test).overflow ? Int.max : train + test
+        let trainExamples: [Example], testExamples: [Example]
+        do {
+            trainExamples = try examples(count: train, seed: seed, split: "train", isCancelled: isCancelled)
+        } catch SyntheticError.interrupted(let done, _) {
+            throw SyntheticError.interrupted(done: done, total: total)
+        }
+        do {
+            testExamples = try examples(count: test, seed: seed ^ SyntheticTask.testSeedMask, split: "test", isCancelled: isCancelled)
+        } catch SyntheticError.interrupted(let done, _) {
+            throw SyntheticError.interrupted(done: trainExamples.count + done, total: total)
+        }
+        return Dataset(name: "synthetic", labelKind: .equation, splits: [("train", trainExamples), ("test", testExamples)])
+    }
+
+    /// The test split's seed is the train seed with these bits flipped.
+    static let testSeedMask: UInt64 = 0x5EED_7E57_0000_0001
 
     // MARK: - One problem
 

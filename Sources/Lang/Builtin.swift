@@ -74,7 +74,7 @@ public struct Arguments {
     /// The argument as a list; a `TypeError` otherwise.
     public func list(_ name: String) throws -> [Value] {
         guard case .list(let value) = self[name] else { throw mismatch(name, "a List") }
-        return value
+        return value.array
     }
 
     /// The argument as a function value (closures, user functions, builtins).
@@ -229,6 +229,19 @@ public final class BuiltinContext {
 
     /// True when the user has asked the cell to stop.
     public var isCancelled: Bool { evaluator.interruptRequested }
+
+    /// Throws `MemoryError` when `value` nests too deeply or takes more memory than a value may; `what` names it.
+    public func check(_ value: Value, _ what: @autoclosure () -> String) throws { try evaluator.limits.check(value, what()) }
+
+    /// Throws `MemoryError` before a list of `count` elements is made that would pass the memory limit.
+    public func reserve(elements count: Int, for what: @autoclosure () -> String) throws {
+        try evaluator.limits.reserve(elements: count, for: what())
+    }
+
+    /// Throws `MemoryError` before `bytes` are allocated for `what` when that passes the memory limit.
+    public func reserve(bytes: Int, for what: @autoclosure () -> String) throws {
+        try evaluator.limits.reserve(bytes: bytes, for: what())
+    }
 
     /// The session's seed (`%seed n`), for reproducible randomness.
     public var seed: UInt64 { evaluator.seed }

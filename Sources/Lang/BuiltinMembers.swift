@@ -8,19 +8,23 @@ import Foundation
 struct MutatingListMethod {
     /// Name, parameters and documentation (its body is never called; `apply` does the work).
     let signature: Builtin
-    let apply: (inout [Value], Arguments) throws -> Value
+    let apply: (inout ValueList, Arguments, BuiltinContext) throws -> Value
 }
 
-private func member(_ name: String, _ parameters: [Parameter] = [], returns: String, property: Bool = false, _ documentation: String,
+func member(_ name: String, _ parameters: [Parameter] = [], returns: String, property: Bool = false, _ documentation: String,
                     _ body: @escaping (Value, Arguments, BuiltinContext) throws -> Value) -> (String, Builtin) {
     (name, Builtin(name, parameters, returns: returns, isProperty: property, documentation: documentation) { arguments, context in
         try body(try arguments.receiverValue(), arguments, context)
     })
 }
 
-/// The elements of a list, range, string or record, counting a step for each so huge ranges stay interruptible.
-private func elements(of receiver: Value, _ context: BuiltinContext) throws -> [Value] {
-    if case .list(let items) = receiver { return items }
+/// The elements of a list, range, string or record, counting a step for each so huge ranges stay
+/// interruptible, and refusing a range too big to hold as a list before making it.
+func elements(of receiver: Value, _ context: BuiltinContext) throws -> [Value] {
+    if case .list(let items) = receiver { return items.array }
+    if case .range(let lower, let upper, let closed) = receiver {
+        try context.reserve(elements: Value.rangeCount(lower: lower, upper: upper, closed: closed) ?? Int.max, for: "the range's \(lower)\(closed ? "..." : "..<")\(upper) elements")
+    }
     var collected: [Value] = []
     try context.evaluator.iterate(receiver, at: nil) { element in
         try context.evaluator.tick()
@@ -28,6 +32,17 @@ private func elements(of receiver: Value, _ context: BuiltinContext) throws -> [
         return true
     }
     return collected
+}
+
+/// Checks for an interrupt every 4,096 steps, for loops that run no user code (and so no `tick`).
+struct CancellationCheck {
+    let context: BuiltinContext
+    private var count = 0
+    init(_ context: BuiltinContext) { self.context = context }
+    mutating func step() throws {
+        count &+= 1
+        if count & 4095 == 0 { try context.checkCancelled() }
+    }
 }
 
 private func truth(_ value: Value, from name: String) throws -> Bool {
@@ -39,9 +54,11 @@ private func truth(_ value: Value, from name: String) throws -> Bool {
 
 private func sortedValues(_ items: [Value], by order: Value?, _ context: BuiltinContext) throws -> [Value] {
     var failure: CellError?
+    var check = CancellationCheck(context)
     let sorted = items.sorted { left, right in
         if failure != nil { return false }
         do {
+            try check.step()
             if let order { return try truth(try context.call(order, [left, right]), from: "sorted") }
             guard let comparison = Value.compare(left, right) else {
                 throw CellError(.type, "cannot sort: \(left.typeName) and \(right.typeName) do not compare; pass `by: { $0 < $1 }`")
@@ -85,12 +102,19 @@ private let sequenceMembers: [(String, Builtin)] = [
     member("map", [Parameter("transform", "Function")], returns: "List",
            "A list of the results of calling `transform` on each element.\n\nExample: `[1, 2, 3].map { $0 * 2 }` is `[2, 4, 6]`.") { receiver, arguments, context in
         let transform = try arguments.function("transform")
-        return .list(try elements(of: receiver, context).map { try context.call(transform, [$0]) })
+        let items = try elements(of: receiver, context)
+        var result = try ListBuilder(context, "the result of `map`", expectedCount: items.count)
+        for item in items { try result.append(try context.call(transform, [item])) }
+        return result.list
     },
     member("filter", [Parameter("isIncluded", "Function")], returns: "List",
            "The elements for which `isIncluded` returns true.\n\nExample: `[1, 2, 3].filter { $0 > 1 }` is `[2, 3]`.") { receiver, arguments, context in
         let predicate = try arguments.function("isIncluded")
-        return .list(try elements(of: receiver, context).filter { try truth(try context.call(predicate, [$0]), from: "filter") })
+        var result = try ListBuilder(context, "the result of `filter`")
+        for item in try elements(of: receiver, context) where try truth(try context.call(predicate, [item]), from: "filter") {
+            try result.append(item)
+        }
+        return result.list
     },
     member("reduce", [Parameter("initial"), Parameter("combine", "Function")], returns: "Any",
            "Combines the elements from `initial` with `combine(accumulated, element)`.\n\nExample: `[1, 2, 3].reduce(0) { $0 + $1 }` is `6`.") { receiver, arguments, context in
@@ -111,18 +135,33 @@ private let sequenceMembers: [(String, Builtin)] = [
             let predicate = arguments["element"]
             return .bool(try elements(of: receiver, context).contains { try truth(try context.call(predicate, [$0]), from: "contains") })
         }
-        return .bool(try elements(of: receiver, context).contains(arguments["element"]))
+        var check = CancellationCheck(context)
+        let wanted = arguments["element"]
+        return .bool(try elements(of: receiver, context).contains { try check.step(); return $0 == wanted })
     },
     member("joined", [Parameter("separator", "String", labeled: true, default: .string(""))], returns: "String",
            "The elements as text, joined with `separator`.\n\nExample: `[\"a\", \"b\"].joined(separator: \", \")` is `\"a, b\"`.") { receiver, arguments, context in
         let separator = try arguments.string("separator")
-        return .string(try elements(of: receiver, context).map { renderPlain($0) }.joined(separator: separator))
+        var text = ""
+        var check = CancellationCheck(context)
+        for (index, item) in try elements(of: receiver, context).enumerated() {
+            try check.step()
+            let piece = (index == 0 ? "" : separator) + renderPlain(item)
+            try context.reserve(bytes: saturatingAdd(text.utf8.count, piece.utf8.count), for: "the joined string")
+            text += piece
+        }
+        return .string(text)
     },
     member("reversed", returns: "List", "The elements in reverse order.") { receiver, _, context in
         .list(try elements(of: receiver, context).reversed())
     },
     member("enumerated", returns: "List", "Records `[\"offset\": i, \"element\": x]` for each element, in order.") { receiver, _, context in
-        .list(try elements(of: receiver, context).enumerated().map { .record(Record([("offset", .integer($0.offset)), ("element", $0.element)])) })
+        let items = try elements(of: receiver, context)
+        var result = try ListBuilder(context, "the result of `enumerated`", expectedCount: items.count)
+        for (offset, element) in items.enumerated() {
+            try result.append(.record(Record([("offset", .integer(offset)), ("element", element)])))
+        }
+        return result.list
     },
 ]
 
@@ -136,46 +175,6 @@ let rangeMembers: [String: Builtin] = Dictionary(sequenceMembers + [
     member("upperBound", returns: "Int", property: true, "The upper bound (included only in `a...b`).") { receiver, _, _ in
         if case .range(_, let upper, _) = receiver { return .integer(upper) }
         return .null
-    },
-], uniquingKeysWith: { first, _ in first })
-
-private func text(_ receiver: Value) -> String {
-    if case .string(let value) = receiver { return value }
-    return ""
-}
-
-let stringMembers: [String: Builtin] = Dictionary([
-    member("count", returns: "Int", property: true, "The number of characters.") { receiver, _, _ in .integer(text(receiver).count) },
-    member("isEmpty", returns: "Bool", property: true, "True for the empty string.") { receiver, _, _ in .bool(text(receiver).isEmpty) },
-    member("uppercased", returns: "String", "The string in upper case.") { receiver, _, _ in .string(text(receiver).uppercased()) },
-    member("lowercased", returns: "String", "The string in lower case.") { receiver, _, _ in .string(text(receiver).lowercased()) },
-    member("trimmed", returns: "String", "The string without leading and trailing whitespace.") { receiver, _, _ in
-        .string(text(receiver).trimmingCharacters(in: .whitespacesAndNewlines))
-    },
-    member("split", [Parameter("separator", "String", labeled: true, default: .null)], returns: "List",
-           "The parts between occurrences of `separator` (default: runs of whitespace).\n\nExample: `\"a,b\".split(separator: \",\")` is `[\"a\", \"b\"]`.") { receiver, arguments, _ in
-        if case .null = arguments["separator"] {
-            return .list(text(receiver).split(whereSeparator: { $0.isWhitespace }).map { .string(String($0)) })
-        }
-        let separator = try arguments.string("separator")
-        guard !separator.isEmpty else { return .list(text(receiver).map { .string(String($0)) }) }
-        return .list(text(receiver).components(separatedBy: separator).map(Value.string))
-    },
-    member("contains", [Parameter("other", "String")], returns: "Bool", "True when `other` occurs in the string.") { receiver, arguments, _ in
-        let other = try arguments.string("other")
-        return .bool(other.isEmpty || text(receiver).contains(other))
-    },
-    member("hasPrefix", [Parameter("prefix", "String")], returns: "Bool", "True when the string starts with `prefix`.") { receiver, arguments, _ in
-        .bool(text(receiver).hasPrefix(try arguments.string("prefix")))
-    },
-    member("hasSuffix", [Parameter("suffix", "String")], returns: "Bool", "True when the string ends with `suffix`.") { receiver, arguments, _ in
-        .bool(text(receiver).hasSuffix(try arguments.string("suffix")))
-    },
-    member("replacing", [Parameter("target", "String"), Parameter("with", "String", labeled: true)], returns: "String",
-           "The string with every `target` replaced by `with`.") { receiver, arguments, _ in
-        let target = try arguments.string("target")
-        guard !target.isEmpty else { return receiver }
-        return .string(text(receiver).replacingOccurrences(of: target, with: try arguments.string("with")))
     },
 ], uniquingKeysWith: { first, _ in first })
 
@@ -199,27 +198,35 @@ let recordMembers: [String: Builtin] = Dictionary([
 ], uniquingKeysWith: { first, _ in first })
 
 private func mutating(_ name: String, _ parameters: [Parameter], returns: String, _ documentation: String,
-                      _ apply: @escaping (inout [Value], Arguments) throws -> Value) -> (String, MutatingListMethod) {
+                      _ apply: @escaping (inout ValueList, Arguments, BuiltinContext) throws -> Value) -> (String, MutatingListMethod) {
     let signature = Builtin(name, parameters, returns: returns, documentation: documentation + "\n\nChanges the list in place; the list must be a `var`.") { _, _ in
         throw CellError(.type, "`\(name)` changes its list in place; call it on a `var`, as in `xs.\(name)(...)`")
     }
     return (name, MutatingListMethod(signature: signature, apply: apply))
 }
 
+/// Throws before `element` joins `items` when the list would then pass the memory or nesting limit.
+private func checkGrowth(_ items: ValueList, adding element: Value, _ context: BuiltinContext) throws {
+    if element.nestingDepth + 1 > ValueLimits.maximumNesting { try context.check(.list([element]), "the list") }
+    try context.reserve(bytes: saturatingAdd(saturatingAdd(items.storage.footprint, element.footprint), Value.slotBytes), for: "the list")
+}
+
 let mutatingListMethods: [String: MutatingListMethod] = Dictionary([
-    mutating("append", [Parameter("element")], returns: "Nil", "Adds `element` at the end of the list.") { items, arguments in
+    mutating("append", [Parameter("element")], returns: "Nil", "Adds `element` at the end of the list.") { items, arguments, context in
+        try checkGrowth(items, adding: arguments["element"], context)
         items.append(arguments["element"]); return .null
     },
-    mutating("insert", [Parameter("element"), Parameter("at", "Int", labeled: true)], returns: "Nil", "Inserts `element` before index `at`.") { items, arguments in
+    mutating("insert", [Parameter("element"), Parameter("at", "Int", labeled: true)], returns: "Nil", "Inserts `element` before index `at`.") { items, arguments, context in
         let index = try arguments.integer("at")
         guard index >= 0, index <= items.count else { throw CellError(.index, "insert index \(index) is out of range for a list of \(items.count) elements") }
+        try checkGrowth(items, adding: arguments["element"], context)
         items.insert(arguments["element"], at: index); return .null
     },
-    mutating("removeLast", [], returns: "Any", "Removes and returns the last element.") { items, _ in
+    mutating("removeLast", [], returns: "Any", "Removes and returns the last element.") { items, _, _ in
         guard let last = items.popLast() else { throw CellError(.index, "removeLast() on an empty list") }
         return last
     },
-    mutating("remove", [Parameter("at", "Int", labeled: true)], returns: "Any", "Removes and returns the element at index `at`.") { items, arguments in
+    mutating("remove", [Parameter("at", "Int", labeled: true)], returns: "Any", "Removes and returns the element at index `at`.") { items, arguments, _ in
         let index = try arguments.integer("at")
         guard items.indices.contains(index) else { throw CellError(.index, "index \(index) is out of range for a list of \(items.count) elements") }
         return items.remove(at: index)

@@ -79,7 +79,7 @@ let coreBuiltins: [Builtin] = [
         A table of records, shown as an HTML table (every cell escaped) and as aligned text.
 
         Columns are the records' keys in first-seen order: `table([["a": 1], ["a": 2, "b": 3]])`.
-        """) { arguments, _ in
+        """) { arguments, context in
         let rows = try arguments.list("rows")
         let records = try rows.map { row -> Record in
             guard case .record(let record) = row else {
@@ -87,7 +87,7 @@ let coreBuiltins: [Builtin] = [
             }
             return record
         }
-        return .host(TableValue(rows: records))
+        return .host(try TableValue(rows: records) { context.isCancelled })
     },
     Builtin("clearOutput", [Parameter("wait", "Bool", labeled: true, default: .bool(false))], returns: "Nil", documentation: """
         Clears the cell's output area.

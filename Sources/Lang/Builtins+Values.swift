@@ -6,7 +6,7 @@ import Foundation
 private func collectionCount(_ value: Value, _ context: BuiltinContext, name: String) throws -> Int {
     switch value {
     case .list(let items): return items.count
-    case .string(let text): return text.count
+    case .string(let text): return try characterCount(text, context)
     case .record(let record): return record.count
     case .range(let lower, let upper, let closed):
         guard let count = Value.rangeCount(lower: lower, upper: upper, closed: closed) else {
@@ -26,15 +26,7 @@ private func items(_ arguments: Arguments, _ context: BuiltinContext) throws -> 
     let items = try arguments.list("items")
     if items.count == 1 {
         switch items[0] {
-        case .list(let inner): return inner
-        case .range:
-            var collected: [Value] = []
-            try context.evaluator.iterate(items[0], at: nil) { element in
-                try context.evaluator.tick()
-                collected.append(element)
-                return true
-            }
-            return collected
+        case .list, .range: return try elements(of: items[0], context)
         default: break
         }
     }
@@ -75,24 +67,24 @@ let valueBuiltins: [Builtin] = [
         The integers from `start` up to, not including, `end`; `range(n)` counts from 0.
 
         `range(5)` is `0..<5`; `range(2, 10, by: 3)` is the list `[2, 5, 8]`.
-        """) { arguments, _ in
+        """) { arguments, context in
         var start = try arguments.integer("start")
         var end: Int
         if case .null = arguments["end"] { end = start; start = 0 } else { end = try arguments.integer("end") }
         let step = try arguments.integer("by")
         guard step != 0 else { throw CellError(.value, "`range` step `by:` must not be zero") }
         if step == 1 { return .range(lower: start, upper: max(start, end), closed: false) }
-        return try strideList(from: start, to: end, by: step)
+        return try strideList(from: start, to: end, by: step, context)
     },
     Builtin("stride", [Parameter("from", "Int", labeled: true), Parameter("to", "Int", labeled: true), Parameter("by", "Int", labeled: true)],
             returns: "List", documentation: """
         The integers from `from` toward `to` (not included) in steps of `by`, as a list.
 
         Example: `stride(from: 10, to: 0, by: -5)` is `[10, 5]`.
-        """) { arguments, _ in
+        """) { arguments, context in
         let step = try arguments.integer("by")
         guard step != 0 else { throw CellError(.value, "`stride` step `by:` must not be zero") }
-        return try strideList(from: try arguments.integer("from"), to: try arguments.integer("to"), by: step)
+        return try strideList(from: try arguments.integer("from"), to: try arguments.integer("to"), by: step, context)
     },
     Builtin("min", variadicItems, returns: "Any", documentation: """
         The smallest of the arguments, or of the single list given.
@@ -186,8 +178,55 @@ let valueBuiltins: [Builtin] = [
     },
 ]
 
-private func strideList(from start: Int, to end: Int, by step: Int) throws -> Value {
-    let count = (Double(end) - Double(start)) / Double(step)
-    guard count <= 10_000_000 else { throw CellError(.value, "that stride has more than 10,000,000 elements") }
-    return .list(Swift.stride(from: start, to: end, by: step).map(Value.integer))
+/// The integers from `start` toward `end` (not included) in steps of `step`, as a list. The count
+/// is worked out before anything is made, and no step can overflow, whatever the bounds.
+private func strideList(from start: Int, to end: Int, by step: Int, _ context: BuiltinContext) throws -> Value {
+    let distance = (Double(end) - Double(start)) / Double(step)
+    let count = distance <= 0 ? 0 : Int(min(distance.rounded(.up), 9e18))
+    try context.reserve(elements: count, for: "the \(groupedDigits(count)) integers from \(start) to \(end) by \(step)")
+    var items: [Value] = []
+    items.reserveCapacity(count)
+    var current = start
+    var check = CancellationCheck(context)
+    while step > 0 ? current < end : current > end {
+        try check.step()
+        items.append(.integer(current))
+        let (next, overflow) = current.addingReportingOverflow(step)
+        if overflow { break }
+        current = next
+    }
+    return .list(items)
 }
+
+// MARK: - Int and Double
+
+/// `Int` and `Double` as values, for their limits: `Int.max`, `Int.min`, `Double.infinity`, `Double.nan`, ...
+final class NumberTypeObject: HostObject {
+    let typeName: String
+    private let constants: [String: (Value, String)]
+
+    init(_ name: String, _ constants: [String: (Value, String)]) {
+        typeName = name
+        self.constants = constants
+    }
+
+    var memberNames: [String] { constants.keys.sorted() }
+    func member(_ name: String, context: BuiltinContext) throws -> Value? { constants[name]?.0 }
+    func documentation(ofMember name: String) -> String? { constants[name]?.1 }
+    func render() -> MimeBundle { MimeBundle(plain: typeName) }
+}
+
+/// Names that are values rather than functions: `Int` and `Double`.
+let builtinConstants: [String: Value] = [
+    "Int": .host(NumberTypeObject("Int", [
+        "max": (.integer(Int.max), "The largest Int, 9223372036854775807; one more overflows."),
+        "min": (.integer(Int.min), "The smallest Int, -9223372036854775808."),
+    ])),
+    "Double": .host(NumberTypeObject("Double", [
+        "infinity": (.double(.infinity), "Positive infinity."),
+        "nan": (.double(.nan), "Not a number: compares unequal to everything, itself included."),
+        "pi": (.double(.pi), "π, 3.141592653589793."),
+        "greatestFiniteMagnitude": (.double(.greatestFiniteMagnitude), "The largest finite Double, about 1.8e308."),
+        "leastNonzeroMagnitude": (.double(.leastNonzeroMagnitude), "The smallest positive Double, about 5e-324."),
+    ])),
+]

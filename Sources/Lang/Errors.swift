@@ -12,6 +12,8 @@ public enum ErrorKind: String, CaseIterable, Sendable {
     case zeroDivision = "ZeroDivisionError"
     case overflow = "OverflowError"
     case recursion = "RecursionError"
+    /// A value would take more memory, or nest deeper, than the session allows.
+    case memory = "MemoryError"
     case assertion = "AssertionError"
     case input = "InputError"
     case magic = "MagicError"
@@ -37,34 +39,52 @@ extension CellError {
         return located
     }
 
+    /// A traceback shows at most this many errors, then how many more there are.
+    static let maximumShownErrors = 10
+    /// Source lines longer than this show only the part around the column, between ellipses.
+    static let shownLineWidth = 120
+
     /// Lines for one or more errors: `Kind: message`, `  at line L, column C:`, the source line and a caret.
     static func traceback(for errors: [CellError], source: String) -> [String] {
         let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
         var rendered: [String] = []
-        for error in errors {
+        for error in errors.prefix(maximumShownErrors) {
             rendered.append("\(error.kind): \(error.message)")
             guard let line = error.line, let column = error.column, line >= 1, line <= lines.count else { continue }
-            let text = String(lines[line - 1]).replacingTabsKeepingWidth()
+            let (text, caret) = window(lines[line - 1], column: column)
             rendered.append("  at line \(line), column \(column):")
             rendered.append("    " + text)
-            let padding = String(repeating: " ", count: max(0, column - 1))
-            rendered.append("    " + padding + "^")
+            rendered.append("    " + String(repeating: " ", count: caret) + "^")
         }
+        if errors.count > maximumShownErrors { rendered.append("... and \(errors.count - maximumShownErrors) more errors") }
         return rendered
+    }
+
+    /// The part of a source line around `column` (tabs shown as spaces) and the caret's offset in it.
+    private static func window(_ line: Substring, column: Int) -> (text: String, caret: Int) {
+        func shown<S: Sequence>(_ scalars: S) -> String where S.Element == Unicode.Scalar {
+            String(String.UnicodeScalarView(scalars.map { $0 == "\t" ? " " : $0 }))
+        }
+        let caret = max(0, column - 1)
+        let count = line.unicodeScalars.count
+        guard count > shownLineWidth else { return (shown(line.unicodeScalars), caret) }
+        let start = max(0, min(caret - shownLineWidth / 2, count - shownLineWidth))
+        let end = min(count, start + shownLineWidth)
+        let text = (start > 0 ? "…" : "") + shown(line.unicodeScalars.dropFirst(start).prefix(end - start)) + (end < count ? "…" : "")
+        return (text, caret - start + (start > 0 ? 1 : 0))
     }
 }
 
-extension String {
-    fileprivate func replacingTabsKeepingWidth() -> String {
-        String(String.UnicodeScalarView(unicodeScalars.map { $0 == "\t" ? " " : $0 }))
-    }
-}
+/// Names longer than this get no suggestion: the edit distance's table grows with the product of the lengths.
+let maximumSuggestedNameLength = 64
 
 /// The candidate closest to `name` by edit distance, if it is close enough to be a likely typo.
 func nearestName(to name: String, among candidates: [String]) -> String? {
-    let limit = max(1, name.count / 3)
+    let length = name.count
+    guard length <= maximumSuggestedNameLength else { return nil }
+    let limit = max(1, length / 3)
     var best: (name: String, distance: Int)?
-    for candidate in candidates where candidate != name && !candidate.hasPrefix("$") {
+    for candidate in candidates where candidate != name && !candidate.hasPrefix("$") && abs(candidate.count - length) <= limit {
         let distance = editDistance(name.lowercased(), candidate.lowercased())
         if distance <= limit, distance < (best?.distance ?? Int.max) {
             best = (candidate, distance)

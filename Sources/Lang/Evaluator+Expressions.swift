@@ -1,9 +1,6 @@
 // Expression evaluation: literals, names, operators (with overflow and division checks),
 // calls (including in-place list methods such as `append`), members and subscripts.
 
-/// Concatenation beyond this size is a `ValueError`, so a doubling loop cannot exhaust memory.
-let maximumCollectionSize = 100_000_000
-
 extension Evaluator {
     func evaluate(_ expression: Expression, in scope: Scope) throws -> Value {
         try enterExpression(at: expression.position)
@@ -16,15 +13,21 @@ extension Evaluator {
         case .string(let parts):
             var text = ""
             for part in parts {
+                let piece: String
                 switch part {
-                case .text(let literal): text += literal
-                case .expression(let inner): text += renderPlain(try evaluate(inner, in: scope))
+                case .text(let literal): piece = literal
+                case .expression(let inner): piece = renderPlain(try evaluate(inner, in: scope))
                 }
+                try limits.reserve(bytes: text.utf8.count + piece.utf8.count, for: "the interpolated string")
+                text += piece
             }
             return .string(text)
         case .identifier(let name): return try lookup(name, in: scope, at: expression.position)
         case .shorthandArgument(let number): return try lookup("$\(number)", in: scope, at: expression.position)
-        case .list(let items): return .list(try items.map { try evaluate($0, in: scope) })
+        case .list(let items):
+            let list = Value.list(try items.map { try evaluate($0, in: scope) })
+            try at(expression.position) { try limits.check(list, "the list") }
+            return list
         case .record(let entries):
             var record = Record()
             for entry in entries {
@@ -34,6 +37,7 @@ extension Evaluator {
                 }
                 record[name] = try evaluate(entry.value, in: scope)
             }
+            try at(expression.position) { try limits.check(.record(record), "the record") }
             return .record(record)
         case .unary(let op, let operand):
             return try applyUnary(op, try evaluate(operand, in: scope), at: expression.position)
@@ -61,23 +65,26 @@ extension Evaluator {
 
     private func evaluateCall(_ callee: Expression, _ arguments: [CallArgument], in scope: Scope, at position: SourcePosition) throws -> Value {
         let values = try arguments.map { ($0.label, try evaluate($0.value, in: scope)) }
-        if case .member(let base, let name) = callee.kind, let mutating = mutatingListMethods[name], isAssignable(base) {
-            let receiver = try evaluate(base, in: scope)
-            if case .list = receiver {
-                if case .identifier(let root) = rootName(of: base), scope.lookup(root)?.isConstant == true {
-                    throw CellError(.type, "cannot use `\(name)` on `\(root)`: it is a `let` constant; declare it with `var` to change it")
-                        .located(at: position, source: nil)
-                }
-                var result = Value.null
-                try modify(base, in: scope) { list in
-                    guard case .list(var items) = list else { return }
-                    list = .null
-                    defer { list = .list(items) }
-                    let bound = try bind(values, to: mutating.signature, receiver: nil)
-                    result = try mutating.apply(&items, bound)
-                }
-                return result
+        if case .member(let base, let name) = callee.kind, let mutating = mutatingListMethods[name], isAssignable(base),
+           try holdsList(base, in: scope) {
+            if case .identifier(let root) = rootName(of: base), scope.lookup(root)?.isConstant == true {
+                throw CellError(.type, "cannot use `\(name)` on `\(root)`: it is a `let` constant; declare it with `var` to change it")
+                    .located(at: position, source: nil)
             }
+            var result = Value.null
+            try modify(base, in: scope) { list in
+                guard case .list(var items) = list else { return }
+                list = .null  // Now `items` is the only reference, so the change happens in place.
+                defer { list = .list(items) }
+                let bound = try bind(values, to: mutating.signature, receiver: nil)
+                do {
+                    result = try mutating.apply(&items, bound, context)
+                } catch var error as CellError {
+                    if error.line == nil { error.line = position.line; error.column = position.column }
+                    throw error
+                }
+            }
+            return result
         }
         let function = try evaluate(callee, in: scope)
         if case .function = function {} else if case .identifier(let name) = callee.kind {
@@ -85,6 +92,13 @@ extension Evaluator {
                 .located(at: position, source: nil)
         }
         return try callValue(function, arguments: values, at: position)
+    }
+
+    /// Whether `base` evaluates to a list. Only a Bool comes back, so no extra reference to the
+    /// list outlives the check and the in-place change that follows does not copy it.
+    private func holdsList(_ base: Expression, in scope: Scope) throws -> Bool {
+        if case .list = try evaluate(base, in: scope) { return true }
+        return false
     }
 
     private func isAssignable(_ expression: Expression) -> Bool {
@@ -177,11 +191,12 @@ extension Evaluator {
             if result.overflow { throw fail(.overflow, "\(a) \(op) \(b) overflows Int (64-bit)") }
             return .integer(result.partialValue)
         case (.string(let a), .string(let b)) where op == "+":
-            guard a.utf8.count + b.utf8.count <= maximumCollectionSize else { throw fail(.value, "the string would be longer than \(maximumCollectionSize) bytes") }
+            try at(position) { try limits.reserve(bytes: saturatingAdd(a.utf8.count, b.utf8.count), for: "the string") }
             return .string(a + b)
         case (.list(let a), .list(let b)) where op == "+":
-            guard a.count + b.count <= maximumCollectionSize else { throw fail(.value, "the list would have more than \(maximumCollectionSize) elements") }
-            return .list(a + b)
+            let result = Value.list(a + b)
+            try at(position) { try limits.check(result, "the list") }
+            return result
         default:
             guard let a = left.numberValue, let b = right.numberValue else {
                 var message = "cannot apply `\(op)` to \(left.typeName) and \(right.typeName)"
@@ -208,7 +223,10 @@ extension Evaluator {
         if case .record(let record) = value, let field = record[name] { return field }
         if case .host(let object) = value {
             do {
-                if let member = try object.member(name, context: context) { return member }
+                if let member = try object.member(name, context: context) {
+                    try limits.check(member, "`.\(name)`")
+                    return member
+                }
             } catch var error as CellError {
                 if error.line == nil { error.line = position.line; error.column = position.column }
                 throw error
@@ -251,12 +269,18 @@ extension Evaluator {
         case (.list(let items), .range(let lower, let upper, let closed)):
             return .list(Array(items[try sliceBounds(lower, upper, closed, count: items.count, position)]))
         case (.string(let text), .integer(let i)):
-            let characters = Array(text)
-            guard characters.indices.contains(i) else { throw fail(.index, "index \(i) is out of range for a string of \(characters.count) characters") }
-            return .string(String(characters[i]))
+            // Walks to the character instead of making an array of all of them (a string may be gigabytes).
+            guard i >= 0, let start = text.index(text.startIndex, offsetBy: i, limitedBy: text.endIndex), start < text.endIndex else {
+                throw fail(.index, "index \(i) is out of range for a string of \(try characterCount(text, context)) characters")
+            }
+            return .string(String(text[start]))
         case (.string(let text), .range(let lower, let upper, let closed)):
-            let characters = Array(text)
-            return .string(String(characters[try sliceBounds(lower, upper, closed, count: characters.count, position)]))
+            let end = closed ? upper.addingReportingOverflow(1).partialValue : upper
+            guard lower >= 0, lower <= end, let from = text.index(text.startIndex, offsetBy: lower, limitedBy: text.endIndex),
+                  let to = text.index(from, offsetBy: end - lower, limitedBy: text.endIndex) else {
+                throw fail(.index, "slice \(lower)\(closed ? "..." : "..<")\(upper) is out of range for \(try characterCount(text, context)) characters")
+            }
+            return .string(String(text[from..<to]))
         case (.record(let record), .string(let key)):
             return record[key] ?? .null
         case (.range(let lower, let upper, let closed), .integer(let i)):

@@ -16,6 +16,15 @@ final class Scope {
 
     init(parent: Scope?) { self.parent = parent }
 
+    deinit {
+        // A closure keeps its scope, whose bindings may hold closures: a chain of them made in a
+        // loop is as long as the loop ran. Handing them to the work list keeps freeing it flat.
+        guard bindings.values.contains(where: { $0.value.holdsReferences }) else { return }
+        var values = bindings.values.map(\.value)
+        bindings.removeAll()
+        DeferredRelease.release(&values)
+    }
+
     /// The scope that binds `name`, searching outwards.
     func owner(of name: String) -> Scope? {
         var scope: Scope? = self
@@ -57,6 +66,8 @@ final class Evaluator {
     private(set) lazy var context = BuiltinContext(evaluator: self)
     var seed: UInt64 = 0
     let interruptFlag = Atomic<Bool>(false)
+    /// How much memory a value may take and how deep it may nest.
+    var limits = ValueLimits()
     /// The most evaluation steps (calls and loop iterations) one cell may take; nil means no limit.
     var maximumSteps: Int?
     var steps = 0
@@ -81,12 +92,14 @@ final class Evaluator {
         }
     }
 
-    /// Counts one step of work and stops the cell when it is interrupted or over its budget.
+    /// Counts one step of work and stops the cell when it is interrupted, over its budget, or
+    /// (checked every 65,536 steps) when the process as a whole has grown past the memory backstop.
     func tick() throws {
         steps += 1
         if let maximumSteps, steps > maximumSteps {
             throw CellError(.stepLimit, "the cell took more than \(maximumSteps) steps")
         }
+        if steps & 0xFFFF == 0 { try limits.checkProcess() }
         try checkInterrupt()
     }
 
@@ -144,6 +157,7 @@ final class Evaluator {
             let value = try evaluate(expression, in: scope)
             try modify(target, in: scope) { current in
                 if let compoundOperator {
+                    if compoundOperator == "+", try appendInPlace(value, to: &current, at: statement.position) { return }
                     current = try applyBinary(compoundOperator, current, value, at: statement.position)
                 } else {
                     current = value
@@ -191,13 +205,37 @@ final class Evaluator {
         return (.normal, nil)
     }
 
+    /// `text += more` and `items += more` grow the value in place (amortised O(1) per element when
+    /// nothing else holds it); returns false for other operands, which go through `applyBinary`.
+    private func appendInPlace(_ value: Value, to current: inout Value, at position: SourcePosition) throws -> Bool {
+        switch (current, value) {
+        case (.string(var text), .string(let more)):
+            try at(position) { try limits.reserve(bytes: saturatingAdd(text.utf8.count, more.utf8.count), for: "the string") }
+            current = .null
+            text += more
+            current = .string(text)
+            return true
+        case (.list(var items), .list(let more)):
+            try at(position) {
+                try limits.reserve(bytes: saturatingAdd(items.storage.footprint, more.storage.footprint), for: "the list")
+                if more.storage.depth + 1 > ValueLimits.maximumNesting { try limits.check(.list(more), "the list") }
+            }
+            current = .null
+            items.append(contentsOf: more)
+            current = .list(items)
+            return true
+        default:
+            return false
+        }
+    }
+
     /// Pairs loop variables with an element: the element itself for one name, else its parts.
     private func unpack(_ element: Value, into names: [String], at position: SourcePosition) throws -> [(String, Value)] {
         guard names.count > 1 else { return names.map { ($0, element) } }
         let parts: [Value]
         switch element {
         case .record(let record): parts = record.values
-        case .list(let items): parts = items
+        case .list(let items): parts = items.array
         default: parts = []
         }
         guard parts.count == names.count else {
@@ -221,7 +259,7 @@ final class Evaluator {
     func iterate(_ collection: Value, at position: SourcePosition?, _ visit: (Value) throws -> Bool) throws {
         switch collection {
         case .list(let items):
-            for item in items { if try !visit(item) { return } }
+            for item in items.array { if try !visit(item) { return } }
         case .range(let lower, let upper, let closed):
             guard lower < upper || (closed && lower == upper) else { return }
             var current = lower
@@ -247,6 +285,7 @@ final class Evaluator {
     func lookup(_ name: String, in scope: Scope, at position: SourcePosition) throws -> Value {
         if let binding = scope.lookup(name) { return binding.value }
         if let builtin = registry.lookup(name) { return .function(.builtin(builtin)) }
+        if let constant = builtinConstants[name] { return constant }
         if name.hasPrefix("$") {
             throw CellError(.name, "`\(name)` is only defined inside a closure called with enough arguments")
                 .located(at: position, source: nil)
@@ -282,6 +321,8 @@ final class Evaluator {
             owner.bindings[name]?.value = .null  // Drop the extra reference so the change does not copy the whole list.
             defer { owner.bindings[name] = binding }
             try change(&binding.value)
+            // A change deep inside (`grid[0].append(x)`) is checked where it happens; this catches what it adds up to.
+            try at(target.position) { try limits.check(binding.value, "`\(name)`") }
         case .member(let base, let key):
             try modify(base, in: scope) { baseValue in
                 guard case .record(var record) = baseValue else {
@@ -290,12 +331,12 @@ final class Evaluator {
                 }
                 baseValue = .null
                 defer { baseValue = .record(record) }
-                guard var field = record[key] else {
+                guard var field = record.take(key) else {
                     throw CellError(.key, "the record has no key `\(key)`; add it with `x[\"\(key)\"] = ...`")
                         .located(at: target.position, source: nil)
                 }
+                defer { record[key] = field }
                 try change(&field)
-                record[key] = field
             }
         case .index(let base, let indexExpression):
             let index = try evaluate(indexExpression, in: scope)
@@ -315,13 +356,15 @@ final class Evaluator {
             }
             container = .null
             defer { container = .list(items) }
-            try change(&items[position])
+            var element = items.take(at: position)  // Taken out, so that changing it does not copy it.
+            defer { items[position] = element }
+            try change(&element)
         case (.record(var record), .string(let key)):
             container = .null
             defer { container = .record(record) }
-            var field = record[key] ?? .null
+            var field = record.take(key) ?? .null
+            defer { record[key] = field }
             try change(&field)
-            record[key] = field
         default:
             throw CellError(.type, "cannot assign to an element of \(container.typeName) with a \(index.typeName) index")
                 .located(at: position, source: nil)
@@ -340,7 +383,9 @@ final class Evaluator {
         do {
             switch function {
             case .builtin(let builtin):
-                return try builtin.body(try bind(arguments, to: builtin), context)
+                let result = try builtin.body(try bind(arguments, to: builtin), context)
+                try limits.check(result, "the result of `\(builtin.name)`")
+                return result
             case .user(let user):
                 return try callUser(user, arguments: arguments)
             }
@@ -447,4 +492,14 @@ final class Evaluator {
     }
 
     func leaveExpression() { depth -= 1 }
+
+    /// Runs `body`, giving a `CellError` it throws without a position the position `position`.
+    func at<T>(_ position: SourcePosition?, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch var error as CellError {
+            if error.line == nil, let position { error.line = position.line; error.column = position.column }
+            throw error
+        }
+    }
 }

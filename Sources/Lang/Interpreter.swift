@@ -17,6 +17,12 @@ public final class Interpreter {
         get { evaluator.maximumSteps }
         set { evaluator.maximumSteps = newValue }
     }
+    /// How many bytes one value may take (see `Value.footprint`); `%memory` changes it. The default
+    /// is 2 GiB, or the `STEPWISE_MEMORY_LIMIT` environment variable (`512MB`, `4GB`) when set.
+    public var memoryLimit: Int {
+        get { evaluator.limits.memory }
+        set { evaluator.limits.memory = max(ValueLimits.minimumMemory, newValue) }
+    }
     /// The stack of the thread a cell runs on; deep recursion is bounded well inside it.
     public static let executionStackSize = 512 << 20
 
@@ -93,7 +99,7 @@ public final class Interpreter {
     public func evaluateExpression(_ code: String) -> Result<MimeBundle, CellError> {
         evaluator.interruptFlag.store(false, ordering: .relaxed)
         return onWorkerThread {
-            let parsed = Parser.parse(code)
+            let parsed = Parser.parse(code) { [evaluator = self.evaluator] in evaluator.interruptRequested }
             if let first = parsed.errors.first { return .failure(first.located(at: nil, source: code)) }
             guard parsed.statements.count == 1, let statement = parsed.statements.first, case .expression(let expression) = statement.kind else {
                 return .failure(CellError(.syntax, "expected a single expression").located(at: nil, source: code))
@@ -123,8 +129,13 @@ public final class Interpreter {
             evaluator.sink = { _ in }
             evaluator.inputReader = { _, _ in nil }
         }
-        var parser = CellParser(knownMagics: Set(magics.keys))
+        var parser = CellParser(knownMagics: Set(magics.keys)) { [evaluator] in evaluator.interruptRequested }
         let parts = parser.parse(code)
+        if let interrupted = parser.errors.first(where: { $0.kind == ErrorKind.interrupted.rawValue }) {
+            let error = interrupted.located(at: nil, source: code)
+            post(.error(error))
+            return .error(error)
+        }
         if !parser.errors.isEmpty {
             let error = combined(parser.errors, source: code)
             post(.error(error))

@@ -11,12 +11,22 @@ public struct LexResult: Sendable {
     public var endsInsideString: Bool
     /// True when the cell ends inside a `/* */` comment.
     public var endsInsideComment: Bool
+    /// True when lexing stopped early because `isCancelled` said so (the errors say it, too).
+    public var interrupted: Bool = false
 }
 
 /// Turns a cell's text into tokens. Newlines inside `(...)` and `[...]` are dropped, so calls and
 /// lists may span lines; inside `{...}` they separate statements.
 public struct Lexer {
+    /// A cell with more tokens than this is an error: data that big belongs in a file, and its
+    /// syntax tree alone would take gigabytes.
+    public static let maximumTokens = 2_000_000
+    /// Errors after this many are not collected; the first ones say what is wrong.
+    public static let maximumErrors = 100
+
     private let scalars: [Unicode.Scalar]
+    private let isCancelled: () -> Bool
+    private var interrupted = false
     private var index = 0
     private var line = 1
     private var column = 1
@@ -28,15 +38,18 @@ public struct Lexer {
     private let origin: SourcePosition
 
     /// Lexes `source`; `origin` is where the text starts in its cell (for interpolations and magics).
-    public static func tokenize(_ source: String, origin: SourcePosition = SourcePosition(line: 1, column: 1, offset: 0)) -> LexResult {
-        var lexer = Lexer(source: source, origin: origin)
+    /// `isCancelled` is asked every 64K characters; when it says yes, lexing stops with an `Interrupted` error.
+    public static func tokenize(_ source: String, origin: SourcePosition = SourcePosition(line: 1, column: 1, offset: 0),
+                                isCancelled: @escaping () -> Bool = { false }) -> LexResult {
+        var lexer = Lexer(source: source, origin: origin, isCancelled: isCancelled)
         lexer.run()
         return LexResult(tokens: lexer.tokens, errors: lexer.errors,
-                         endsInsideString: lexer.endsInsideString, endsInsideComment: lexer.endsInsideComment)
+                         endsInsideString: lexer.endsInsideString, endsInsideComment: lexer.endsInsideComment, interrupted: lexer.interrupted)
     }
 
-    private init(source: String, origin: SourcePosition) {
+    private init(source: String, origin: SourcePosition, isCancelled: @escaping () -> Bool) {
         scalars = Array(source.unicodeScalars)
+        self.isCancelled = isCancelled
         self.origin = origin
         line = origin.line
         column = origin.column
@@ -58,6 +71,7 @@ public struct Lexer {
     }
 
     private mutating func fail(_ message: String, at start: SourcePosition) {
+        guard errors.count < Lexer.maximumErrors else { return }
         errors.append(CellError(kind: "SyntaxError", message: message, line: start.line, column: start.column))
     }
 
@@ -66,7 +80,22 @@ public struct Lexer {
     }
 
     private mutating func run() {
+        var nextCheck = 0
         while let scalar = peek() {
+            if index >= nextCheck {
+                nextCheck = index + (1 << 16)
+                if isCancelled() {
+                    interrupted = true
+                    errors.append(CellError(kind: ErrorKind.interrupted.rawValue, message: "the cell was interrupted while it was being read",
+                                            line: line, column: column))
+                    break
+                }
+            }
+            if tokens.count >= Lexer.maximumTokens {
+                errors.append(CellError(kind: ErrorKind.syntax.rawValue, message: "the cell has more than \(groupedDigits(Lexer.maximumTokens)) tokens; "
+                                        + "load data that big from a file (e.g. with `jsonl(...)`) instead of writing it in a cell", line: line, column: column))
+                break
+            }
             let start = position
             if scalar == "\n" {
                 advance()
@@ -248,7 +277,8 @@ public struct Lexer {
     }
 
     private mutating func lexSymbol(start: SourcePosition) {
-        for (symbol, scalars) in symbolScalars where matches(scalars) {
+        let candidates = peek().flatMap { symbolsByFirstScalar[$0] } ?? []
+        for (symbol, scalars) in candidates where matches(scalars) {
             for _ in scalars { advance() }
             trackBrackets(symbol)
             add(.symbol(symbol), from: start)
@@ -279,8 +309,10 @@ public struct Lexer {
     }
 }
 
-/// The symbol table as scalars, so matching does not walk strings.
-private let symbolScalars: [(String, [Unicode.Scalar])] = symbolTable.map { ($0, Array($0.unicodeScalars)) }
+/// The symbol table as scalars, by first scalar (longest first), so matching tries only the few
+/// symbols that can match and does not walk strings.
+private let symbolsByFirstScalar: [Unicode.Scalar: [(String, [Unicode.Scalar])]] = Dictionary(
+    grouping: symbolTable.map { ($0, Array($0.unicodeScalars)) }, by: { $0.1[0] })
 
 func isASCIIDigit(_ scalar: Unicode.Scalar) -> Bool { scalar >= "0" && scalar <= "9" }
 

@@ -1,6 +1,6 @@
 // Magics: lines that start with `%`. A cell is split into code chunks and magic lines (keeping
 // every line's number, so errors still point at the right line); `%time` wraps the rest of the
-// cell or its own line. `%who`, `%help`, `%seed`, `%threads` are built in; later layers may add more.
+// cell or its own line. `%who`, `%help`, `%seed`, `%threads`, `%memory` are built in; later layers may add more.
 
 import Foundation
 
@@ -18,8 +18,19 @@ indirect enum CellPart {
 
 /// Splits a cell into parts and parses the code in them; collects every syntax error.
 struct CellParser {
+    /// `%time` inside `%time` inside ... deeper than this is an error, not a deep recursion.
+    static let maximumTimeNesting = 16
+
     let knownMagics: Set<String>
+    /// Asked while parsing; yes stops with an `Interrupted` error.
+    var isCancelled: () -> Bool = { false }
     var errors: [CellError] = []
+    private var timeNesting = 0
+
+    init(knownMagics: Set<String>, isCancelled: @escaping () -> Bool = { false }) {
+        self.knownMagics = knownMagics
+        self.isCancelled = isCancelled
+    }
 
     mutating func parse(_ source: String) -> [CellPart] {
         var lines: [(text: String, position: SourcePosition)] = []
@@ -37,7 +48,7 @@ struct CellParser {
         var chunkStart: SourcePosition?
         func flush(_ parser: inout CellParser) {
             guard let start = chunkStart else { return }
-            let parsed = Parser.parse(chunk.joined(separator: "\n"), origin: start)
+            let parsed = Parser.parse(chunk.joined(separator: "\n"), origin: start, isCancelled: parser.isCancelled)
             parser.errors += parsed.errors
             parts.append(.code(parsed.statements))
             chunk = []
@@ -61,13 +72,19 @@ struct CellParser {
             let argument = body.dropFirst(name.count).trimmingCharacters(in: .whitespaces)
             if name == "time" {
                 if argument.isEmpty {
+                    guard timeNesting < CellParser.maximumTimeNesting else {
+                        errors.append(CellError(kind: ErrorKind.magic.rawValue, message: "`%time` is nested more than \(CellParser.maximumTimeNesting) deep",
+                                                line: magicPosition.line, column: magicPosition.column))
+                        return parts
+                    }
+                    timeNesting += 1
                     parts.append(.time(parse(lines[(index + 1)...]), magicPosition))
                     return parts
                 }
                 let spaces = body.dropFirst(name.count).unicodeScalars.prefix { $0 == " " || $0 == "\t" }.count
                 let argumentColumn = indent + 2 + name.unicodeScalars.count + spaces
                 let origin = SourcePosition(line: position.line, column: argumentColumn, offset: position.offset + argumentColumn - 1)
-                let parsed = Parser.parse(argument, origin: origin)
+                let parsed = Parser.parse(argument, origin: origin, isCancelled: isCancelled)
                 errors += parsed.errors
                 parts.append(.time([.code(parsed.statements)], magicPosition))
             } else if knownMagics.contains(name) {
@@ -109,6 +126,7 @@ func standardMagics(for interpreter: Interpreter) -> [String: (documentation: St
             context.emit(.pager(MimeBundle(plain: text)))
         }),
         "threads": threadsMagic,
+        "memory": memoryMagic(for: interpreter),
         "seed": ("%seed n: sets the seed for reproducible randomness; `%seed` alone shows it.", { [unowned interpreter] argument, context in
             if !argument.isEmpty {
                 guard let seed = UInt64(argument) else {

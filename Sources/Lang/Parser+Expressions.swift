@@ -15,11 +15,13 @@ enum BinaryPrecedence {
 
 extension Parser {
     /// Parses one expression from source text (used for `\(...)` interpolations and `%time expr`).
-    static func parseExpression(_ source: String, origin: SourcePosition, depth: Int) -> (Expression?, [CellError]) {
-        let lexed = Lexer.tokenize(source, origin: origin)
+    static func parseExpression(_ source: String, origin: SourcePosition, depth: Int, isCancelled: @escaping () -> Bool = { false }) -> (Expression?, [CellError]) {
+        let lexed = Lexer.tokenize(source, origin: origin, isCancelled: isCancelled)
         var parser = Parser(tokens: lexed.tokens)
         parser.depth = depth
         parser.errors = lexed.errors
+        parser.isCancelled = isCancelled
+        parser.stopped = lexed.interrupted
         do {
             let expression = try parser.parseExpression()
             if !parser.isAtEnd {
@@ -194,7 +196,7 @@ extension Parser {
             switch segment {
             case .text(let text): parts.append(.text(text))
             case .interpolation(let code, let origin):
-                let (expression, nestedErrors) = Parser.parseExpression(code, origin: origin, depth: depth + 1)
+                let (expression, nestedErrors) = Parser.parseExpression(code, origin: origin, depth: depth + 1, isCancelled: isCancelled)
                 errors += nestedErrors
                 if let expression { parts.append(.expression(expression)) } else if nestedErrors.isEmpty {
                     throw failure("empty `\\()` interpolation")

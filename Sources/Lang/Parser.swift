@@ -19,6 +19,8 @@ public struct Parser {
     public static let maximumNesting = 128
     /// A longer run of binary operators (`1 + 1 + ...`) is a syntax error: its tree would be this deep.
     public static let maximumOperatorChain = 5_000
+    /// The parser stops after this many syntax errors; the first ones say what is wrong.
+    public static let maximumErrors = 100
 
     var tokens: [Token]
     var index = 0
@@ -26,13 +28,21 @@ public struct Parser {
     var depth = 0
     /// False while parsing an `if`/`while`/`for` header, where `{` opens the body, not a closure.
     var allowsTrailingClosure = true
+    /// Asked at each statement and each level of nesting; yes stops the parse with an `Interrupted` error.
+    var isCancelled: () -> Bool = { false }
+    /// Set when parsing stops early (interrupted, or too many errors): every loop then unwinds.
+    var stopped = false
 
-    /// Parses a cell (or part of one that starts at `origin`).
-    public static func parse(_ source: String, origin: SourcePosition = SourcePosition(line: 1, column: 1, offset: 0)) -> ParseResult {
-        let lexed = Lexer.tokenize(source, origin: origin)
+    /// Parses a cell (or part of one that starts at `origin`). `isCancelled` is asked as it goes;
+    /// when it says yes, parsing stops with an `Interrupted` error.
+    public static func parse(_ source: String, origin: SourcePosition = SourcePosition(line: 1, column: 1, offset: 0),
+                             isCancelled: @escaping () -> Bool = { false }) -> ParseResult {
+        let lexed = Lexer.tokenize(source, origin: origin, isCancelled: isCancelled)
         var parser = Parser(tokens: lexed.tokens)
         parser.errors = lexed.errors
-        let statements = parser.parseStatements(insideBraces: false)
+        parser.isCancelled = isCancelled
+        parser.stopped = lexed.interrupted
+        let statements = parser.stopped ? [] : parser.parseStatements(insideBraces: false)
         let errors = parser.errors.sorted { ($0.line ?? 0, $0.column ?? 0) < ($1.line ?? 0, $1.column ?? 0) }
         return ParseResult(statements: statements, errors: deduplicated(errors))
     }
@@ -80,8 +90,19 @@ public struct Parser {
         while current.kind == .newline { advance() }
     }
 
+    /// Throws `Interrupted` when the cell has been interrupted (and stops the parse).
+    mutating func checkCancellation() throws {
+        guard !stopped else { throw ParseFailure(error: CellError(kind: ErrorKind.interrupted.rawValue, message: "parsing stopped")) }
+        if isCancelled() {
+            stopped = true
+            throw ParseFailure(error: CellError(kind: ErrorKind.interrupted.rawValue, message: "the cell was interrupted while it was being parsed",
+                                                line: current.start.line, column: current.start.column))
+        }
+    }
+
     /// Counts one level of nesting; throws past `maximumNesting` so hostile input cannot overflow the stack.
     mutating func enterNesting() throws {
+        try checkCancellation()
         depth += 1
         if depth > Parser.maximumNesting {
             throw failure("code is nested too deeply (more than \(Parser.maximumNesting) levels)")
@@ -92,7 +113,7 @@ public struct Parser {
 
     mutating func parseStatements(insideBraces: Bool) -> [Statement] {
         var statements: [Statement] = []
-        while true {
+        while !stopped {
             while current.kind == .newline || current.isSymbol(";") { advance() }
             if isAtEnd { break }
             if current.isSymbol("}") {
@@ -103,12 +124,15 @@ public struct Parser {
             }
             let savedDepth = depth
             do {
+                try checkCancellation()
                 statements.append(try parseStatement())
                 guard current.kind == .newline || current.isSymbol(";") || current.isSymbol("}") || isAtEnd else {
                     throw failure("expected a new line or `;` after the statement, found \(current.displayText)")
                 }
             } catch let failure as ParseFailure {
-                errors.append(failure.error)
+                if failure.error.line != nil { errors.append(failure.error) }
+                if errors.count >= Parser.maximumErrors { stopped = true }
+                if stopped { break }
                 depth = savedDepth
                 allowsTrailingClosure = true
                 synchronize()

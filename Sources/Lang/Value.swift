@@ -1,5 +1,6 @@
 // Runtime values: numbers, strings, booleans, nil, lists, records, ranges, functions, and the
 // opaque host objects (datasets, models, runs) that later layers plug in through `HostObject`.
+// Lists and records keep their elements in ValueStorage.swift.
 
 import Foundation
 
@@ -10,7 +11,7 @@ public enum Value {
     case string(String)
     case bool(Bool)
     case null
-    case list([Value])
+    case list(ValueList)
     case record(Record)
     /// `lower..<upper` (half-open) or `lower...upper` (closed).
     case range(lower: Int, upper: Int, closed: Bool)
@@ -43,41 +44,10 @@ public enum Value {
     }
 }
 
-/// A record: string keys in insertion order, each with a value (`["name": "svamp", "size": 700]`).
-public struct Record: Equatable {
-    /// The keys in insertion order.
-    public private(set) var keys: [String] = []
-    private var storage: [String: Value] = [:]
-
-    /// An empty record.
-    public init() {}
-
-    /// Builds a record from ordered pairs; a repeated key keeps its last value at its first place.
-    public init(_ pairs: [(String, Value)]) {
-        for (key, value) in pairs { self[key] = value }
-    }
-
-    /// The value for `key`; setting nil removes the key.
-    public subscript(key: String) -> Value? {
-        get { storage[key] }
-        set {
-            if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
-            }
-        }
-    }
-
-    /// The values in key order.
-    public var values: [Value] { keys.compactMap { storage[$0] } }
-    /// The number of keys.
-    public var count: Int { keys.count }
-}
-
 /// Something a function value can be: a registered builtin or a user function/closure.
 public enum FunctionValue {
-    case builtin(Builtin)
+    // Boxed, so that a `Value` stays three words wide and a list of a million numbers stays small.
+    indirect case builtin(Builtin)
     case user(UserFunction)
 
     /// The function's name as shown in messages (`closure` for anonymous ones).
@@ -130,6 +100,10 @@ public protocol HostObject: AnyObject {
     var elements: [Value]? { get }
     /// How the object shows in a notebook: `text/plain` and, if it likes, `text/html` or SVG.
     func render() -> MimeBundle
+    /// How many lists and records nest inside the object (0 when it holds no language values).
+    var nestingDepth: Int { get }
+    /// About how many bytes of language values the object holds (see `Value.footprint`).
+    var footprint: Int { get }
     /// The doc comment of member `name`, for inspect and completion; nil when undocumented.
     func documentation(ofMember name: String) -> String?
 }
@@ -140,6 +114,8 @@ extension HostObject {
     public func subscriptValue(_ index: Value, context: BuiltinContext) throws -> Value? { nil }
     public var elements: [Value]? { nil }
     public func render() -> MimeBundle { MimeBundle(plain: "<\(typeName)>") }
+    public var nestingDepth: Int { 0 }
+    public var footprint: Int { 0 }
     public func documentation(ofMember name: String) -> String? { nil }
 }
 

@@ -139,7 +139,7 @@ final class DistillTeacherTests: XCTestCase {
         XCTAssertNil(interpreter.error("let svamp = task(\"svamp\", data: \(literal(folder)))\nlet s = synthetic(train: 3, test: 1)"))
         XCTAssertEqual(interpreter.error("replay(s)")?.message,
                        "released outputs exist only for svamp, cqa, anli1 and esnli, not synthetic; use `program()` for the synthetic task")
-        XCTAssertEqual(interpreter.error("program(errorRate: 2)")?.message, "error rate 2.0 is out of range; use a number in [0, 1]")
+        XCTAssertEqual(interpreter.error("program(errorRate: 2)")?.message, "`program(errorRate:)` must be a number between 0.0 and 1.0, got 2.0")
         // A call that fails is kept as a failure, not dropped.
         XCTAssertEqual(interpreter.result("let wrong = program().explain(svamp.test[0], store: nil)\n[wrong.count, wrong.failures, wrong.unparseable]"), "[1, 1, 1]")
         XCTAssertEqual(interpreter.result("wrong[0].failure"), "example test#0 is not a synthetic problem (it has no program fields)")

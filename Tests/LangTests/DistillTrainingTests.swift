@@ -203,6 +203,6 @@ final class DistillSweepTests: XCTestCase {
         XCTAssertEqual(interpreter.error("sweep(s, schedule: \"steep\")")?.message,
                        "unknown schedule \"steep\"; use \"constant\", \"linear\", \"cosine\" or \"inverse-sqrt\"")
         XCTAssertEqual(interpreter.error("sweep(s, dropout: 1.5)")?.message, "`sweep(dropout:)` must be in [0, 1), got 1.5")
-        XCTAssertEqual(interpreter.error("sweep(s, warmup: -1)")?.message, "`sweep(warmup:)` must be 0 or more")
+        XCTAssertEqual(interpreter.error("sweep(s, warmup: -1)")?.message, "`sweep(warmup:)` must be between 0 and 100,000,000, got -1")
     }
 }

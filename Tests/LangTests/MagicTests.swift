@@ -61,7 +61,7 @@ final class MagicTests: XCTestCase {
         XCTAssertEqual(outputs.count, 1)
         guard case .error(let error) = outputs.first else { return XCTFail() }
         XCTAssertEqual(error.kind, "MagicError")
-        XCTAssertEqual(error.message, "unknown magic `%bogus`; the magics are %help, %seed, %threads, %time, %who")
+        XCTAssertEqual(error.message, "unknown magic `%bogus`; the magics are %help, %memory, %seed, %threads, %time, %who")
         XCTAssertEqual(error.line, 2)
     }
 

@@ -90,6 +90,9 @@ private func drawnPrompt(_ task: TaskObject, format: AnswerFormat, shots: Int, s
     return (prompt, "gold rationales, seed \(seed)")
 }
 
+/// The most worked examples a prompt takes; more would not fit any model's context.
+let maximumShots = 1_000
+
 let promptBuiltins: [Builtin] = [
     Builtin("cot", [Parameter("task", "Task"), Parameter("shots", "Int", labeled: true, default: .integer(4)),
                     Parameter("seed", "Int", labeled: true, default: .integer(0)), Parameter("exemplars", "List", labeled: true, default: .null),
@@ -117,10 +120,10 @@ let promptBuiltins: [Builtin] = [
             origin = "your exemplars"
         } else if case .host(let rationales as RationalesObject) = arguments["from"] {
             let outputs = rationales.entries.compactMap(\.output)
-            prompt = try converting { try CoTPrompt.fromTeacher(outputs, shots: try arguments.integer("shots"), kind: task.dataset.labelKind, format: format, seed: seed) }
+            prompt = try converting { try CoTPrompt.fromTeacher(outputs, shots: try arguments.integer("shots", in: 0...maximumShots), kind: task.dataset.labelKind, format: format, seed: seed) }
             origin = "agreeing rationales of \(rationales.teacherName), seed \(seed)"
         } else {
-            (prompt, origin) = try drawnPrompt(task, format: format, shots: try arguments.integer("shots"), seed: seed)
+            (prompt, origin) = try drawnPrompt(task, format: format, shots: try arguments.integer("shots", in: 0...maximumShots), seed: seed)
         }
         prompt.instruction = instruction
         return .host(PromptObject(prompt: prompt, task: task, origin: origin))

@@ -143,7 +143,7 @@ let sweepBuiltins: [Builtin] = [
             }
         }
         let methodValues: [Value]
-        if case .list(let items) = arguments["methods"] { methodValues = items } else { methodValues = [.host(RecipeObject(.finetune())), .host(RecipeObject(.stepByStep()))] }
+        if case .list(let items) = arguments["methods"] { methodValues = items.array } else { methodValues = [.host(RecipeObject(.finetune())), .host(RecipeObject(.stepByStep()))] }
         var recipes: [String: Recipe] = [:]
         var names: [String] = []
         let mask = task.dataset.labelKind == .equation
@@ -168,19 +168,21 @@ let sweepBuiltins: [Builtin] = [
         guard !test.isEmpty else { throw CellError(.value, "task \(task.dataset.name) has no test split; pass `test:` examples") }
         let fractions = try numbers(arguments["fractions"], "fractions")
         let seeds = try numbers(arguments["seeds"], "seeds").map { seed -> UInt64 in
-            guard seed >= 0, seed == seed.rounded() else { throw CellError(.value, "`sweep(seeds:)` must be whole numbers of 0 or more") }
+            guard seed >= 0, seed == seed.rounded(), seed <= 9.2e18 else {
+                throw CellError(.value, "`sweep(seeds:)` must be whole numbers from 0 to \(groupedDigits(Int.max)), got \(formatDouble(seed))")
+            }
             return UInt64(seed)
         }
         let grid = try converting { try Sweep(methods: names, fractions: fractions, seeds: seeds) }
         let sizeName = try arguments.string("size").lowercased()
         guard let size = T5Config.Size(rawValue: sizeName) else { throw CellError(.value, "unknown T5 size \"\(sizeName)\"; use \"tiny\", \"mini\" or \"small\"") }
-        let steps = try arguments.integer("steps"), batch = try arguments.integer("batch"), lr = try arguments.double("lr")
-        let vocabulary = try arguments.integer("vocabulary")
+        let steps = try arguments.integer("steps", in: 1...TrainingBounds.steps), batch = try arguments.integer("batch", in: 1...TrainingBounds.batch)
+        let lr = try arguments.double("lr", in: 0...TrainingBounds.learningRate)
+        let vocabulary = try arguments.integer("vocabulary", in: TrainingBounds.vocabulary)
         let schedule = try arguments.schedule("schedule")
         let dropout = try arguments.double("dropout")
         guard (0..<1).contains(dropout) else { throw CellError(.value, "`sweep(dropout:)` must be in [0, 1), got \(dropout)") }
-        let warmup = try arguments.integer("warmup")
-        guard warmup >= 0 else { throw CellError(.value, "`sweep(warmup:)` must be 0 or more") }
+        let warmup = try arguments.integer("warmup", in: 0...TrainingBounds.steps)
         let journal = try arguments.optionalString("journal").map { URL(fileURLWithPath: $0) }
         let kind = task.dataset.labelKind
         var byID: [ExampleID: TeacherOutput] = [:]

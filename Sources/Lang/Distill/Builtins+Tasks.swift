@@ -18,6 +18,9 @@ func benchmarkFolder(_ data: String, task: BenchmarkTask) throws -> String {
 private let knownTaskList = "svamp, cqa, anli1, esnli (from a folder: `task(\"svamp\", data: \"../shared/datasets/svamp\")`), "
     + "synthetic (generated: `synthetic()`), or your own JSON Lines with `jsonl(path, input:, label:)`"
 
+/// The most examples `synthetic` makes per split.
+let maximumSyntheticSize = 1_000_000
+
 let taskBuiltins: [Builtin] = [
     Builtin("task", [Parameter("name", "String"), Parameter("data", "String", labeled: true, default: .null)], returns: "Task", documentation: """
         Loads one of the paper's tasks (svamp, cqa, anli1, esnli) from its folder.
@@ -56,14 +59,14 @@ let taskBuiltins: [Builtin] = [
         (2–3 steps, 2–3 distractors, parentheses), optionally with changes after a comma: \
         "classroom,steps=1-3,distractors=0-2,numbers=2-99,factors=2-9,parentheses=yes". \
         Example: `synthetic(train: 500, test: 100, seed: 1)`.
-        """) { arguments, _ in
-        let train = try arguments.integer("train"), test = try arguments.integer("test")
-        guard train >= 0, test >= 0, train + test > 0, train <= 1_000_000, test <= 1_000_000 else {
-            throw CellError(.value, "`synthetic` needs train and test sizes between 0 and 1,000,000 (not both 0), got train: \(train), test: \(test)")
-        }
+        """) { arguments, context in
+        let train = try arguments.integer("train", in: 0...maximumSyntheticSize), test = try arguments.integer("test", in: 0...maximumSyntheticSize)
+        guard train + test > 0 else { throw CellError(.value, "`synthetic` needs at least one example: train and test are both 0") }
         let difficulty = try converting { try SyntheticDifficulty.named(try arguments.string("difficulty")) }
         let seed = try arguments.seed("seed")
-        let dataset = SyntheticTask(difficulty: difficulty).dataset(train: train, test: test, seed: seed)
+        let dataset = try converting {
+            try SyntheticTask(difficulty: difficulty).dataset(train: train, test: test, seed: seed) { context.isCancelled }
+        }
         return .host(TaskObject(dataset: dataset, format: .equation,
                                 source: "generated (\(try arguments.string("difficulty").lowercased()), seed \(seed))"))
     },

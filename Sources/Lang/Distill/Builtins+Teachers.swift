@@ -140,6 +140,15 @@ private func stopStrings(_ value: Value) throws -> [String] {
     }
 }
 
+/// The bounds of generation arguments.
+enum GenerationBounds {
+    static let tokens = 131_072
+    static let temperature = 100.0
+    static let topK = 1_000_000
+    /// A day, in seconds.
+    static let timeout = 86_400.0
+}
+
 let teacherBuiltins: [Builtin] = [
     Builtin("replay", [Parameter("task", "Task"), Parameter("outputs", "String", labeled: true, default: .null)], returns: "Teacher", documentation: """
         A teacher that replays the paper's released outputs (`llm/{split}_CoT_{k}.json`).
@@ -169,7 +178,7 @@ let teacherBuiltins: [Builtin] = [
         seeded by `seed:`, to imitate a fallible teacher. `showResults: false` writes the growing \
         expression instead of computed values. Example: `let t = program(errorRate: 0.1)`.
         """) { arguments, _ in
-        let errorRate = try arguments.double("errorRate")
+        let errorRate = try arguments.double("errorRate", in: 0...1)
         let teacher = try converting { try ProgramTeacher(errorRate: errorRate, seed: try arguments.seed("seed"), showResults: try arguments.bool("showResults")) }
         return .host(TeacherObject(teacher: teacher, label: "program teacher (error rate \(errorRate), seed \(teacher.seed))", concurrency: 8))
     },
@@ -198,11 +207,13 @@ let teacherBuiltins: [Builtin] = [
         guard (0...20).contains(retries) else { throw CellError(.value, "`openai(retries:)` must be between 0 and 20, got \(retries)") }
         var seed: UInt64?
         if arguments["seed"] != .null { seed = try arguments.seed("seed") }
-        let sampling = SamplingSettings(temperature: arguments["temperature"].numberValue, topP: arguments["topP"].numberValue,
-                                        maxTokens: try arguments.integer("maxTokens"), stop: try stopStrings(arguments["stop"]), seed: seed)
+        let temperature = arguments["temperature"] == .null ? nil : try arguments.double("temperature", in: 0...GenerationBounds.temperature)
+        let topP = arguments["topP"] == .null ? nil : try arguments.double("topP", in: 0...1)
+        let sampling = SamplingSettings(temperature: temperature, topP: topP,
+                                        maxTokens: try arguments.integer("maxTokens", in: 1...GenerationBounds.tokens), stop: try stopStrings(arguments["stop"]), seed: seed)
         let configuration = OpenAITeacherConfiguration(
             baseURL: try arguments.string("baseURL"), model: try arguments.string("model"), endpoint: endpoint, sampling: sampling,
-            apiKeyVariable: try arguments.optionalString("apiKeyEnv"), timeout: try arguments.double("timeout"),
+            apiKeyVariable: try arguments.optionalString("apiKeyEnv"), timeout: try arguments.double("timeout", in: 0.001...GenerationBounds.timeout),
             retry: RetryPolicy(maxRetries: retries, seed: seed ?? 0))
         let teacher = try converting { try OpenAITeacher(configuration: configuration) }
         return .host(TeacherObject(teacher: teacher, label: teacher.description, concurrency: concurrency))
@@ -222,8 +233,9 @@ let teacherBuiltins: [Builtin] = [
         """) { arguments, _ in
         let path = try arguments.string("path")
         let sampling = try converting {
-            try GGUFSampling(temperature: try arguments.double("temperature"), topP: try arguments.double("topP"), topK: try arguments.integer("topK"),
-                             maxTokens: try arguments.integer("maxTokens"), stop: try stopStrings(arguments["stop"]),
+            try GGUFSampling(temperature: try arguments.double("temperature", in: 0...GenerationBounds.temperature), topP: try arguments.double("topP", in: 0...1),
+                             topK: try arguments.integer("topK", in: 0...GenerationBounds.topK),
+                             maxTokens: try arguments.integer("maxTokens", in: 1...GenerationBounds.tokens), stop: try stopStrings(arguments["stop"]),
                              seed: try arguments.seed("seed"), chat: try arguments.bool("chat"))
         }
         let teacher = try converting { try GGUFTeacher(path: path, sampling: sampling) }

@@ -142,6 +142,19 @@ private func validationInput(_ value: Value, task: TaskObject) throws -> [Exampl
     return try examplesArgument(value, callee: "train", name: "validation").0
 }
 
+/// The bounds of training arguments: far beyond real runs, and small enough that no product of
+/// them (steps × batch × accumulation, epochs × examples) overflows inside the trainer.
+enum TrainingBounds {
+    static let steps = 100_000_000
+    static let epochs = 100_000
+    static let batch = 65_536
+    static let accumulation = 1_024
+    static let examples = 10_000_000
+    static let learningRate = 10.0
+    /// A vocabulary this big already takes the tokenizer minutes to learn.
+    static let vocabulary = 16...100_000
+}
+
 let trainingBuiltins: [Builtin] = [
     Builtin("train", [Parameter("student", "Student"), Parameter("on", "Rationales", labeled: true), Parameter("method", "Recipe", labeled: true, default: .null),
                       Parameter("steps", "Int", labeled: true, default: .null), Parameter("epochs", "Int", labeled: true, default: .integer(1)),
@@ -176,16 +189,19 @@ let trainingBuiltins: [Builtin] = [
         }
         if case .bool(let mask) = arguments["maskNumbers"] { recipe.maskNumbers = mask } else { recipe.maskNumbers = task.dataset.labelKind == .equation }
         let data = try converting { try recipe.prepare(examples, teacher: outputs, kind: task.dataset.labelKind) }
-        func optionalInt(_ name: String) throws -> Int? { arguments[name] == .null ? nil : try arguments.integer(name) }
+        func optionalInt(_ name: String, in range: ClosedRange<Int>) throws -> Int? { arguments[name] == .null ? nil : try arguments.integer(name, in: range) }
         guard let optimizer = OptimizerKind(rawValue: try arguments.string("optimizer").lowercased()) else {
             throw CellError(.value, "unknown optimizer \"\(try arguments.string("optimizer"))\"; use \"adamw\" or \"adafactor\"")
         }
         let schedule = try arguments.schedule("schedule")
         let config = TrainerConfig(
-            steps: try optionalInt("steps"), epochs: try arguments.integer("epochs"), batchSize: try arguments.integer("batch"),
-            gradientAccumulation: try arguments.integer("accumulation"), learningRate: try arguments.double("lr"), optimizer: optimizer,
-            warmupSteps: try arguments.integer("warmup"), schedule: schedule, evalEvery: try arguments.integer("evalEvery"),
-            evalLimit: try optionalInt("evalLimit"), patience: try optionalInt("patience"), keepBest: true,
+            steps: try optionalInt("steps", in: 1...TrainingBounds.steps), epochs: try arguments.integer("epochs", in: 1...TrainingBounds.epochs),
+            batchSize: try arguments.integer("batch", in: 1...TrainingBounds.batch),
+            gradientAccumulation: try arguments.integer("accumulation", in: 1...TrainingBounds.accumulation),
+            learningRate: try arguments.double("lr", in: 0...TrainingBounds.learningRate), optimizer: optimizer,
+            warmupSteps: try arguments.integer("warmup", in: 0...TrainingBounds.steps), schedule: schedule,
+            evalEvery: try arguments.integer("evalEvery", in: 0...TrainingBounds.steps),
+            evalLimit: try optionalInt("evalLimit", in: 1...TrainingBounds.examples), patience: try optionalInt("patience", in: 1...TrainingBounds.steps), keepBest: true,
             checkpointDirectory: try arguments.optionalString("checkpoint"),
             seed: arguments["seed"] == .null ? context.seed : try arguments.seed("seed"))
         let validation = try validationInput(arguments["validation"], task: task)

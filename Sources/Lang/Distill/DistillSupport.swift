@@ -12,6 +12,7 @@ func cellError(_ error: Error) -> CellError {
     if let error = error as? CellError { return error }
     if error is CancellationError { return CellError(.interrupted, "the cell was interrupted") }
     if let error = error as? TrainingError, error == .cancelled { return CellError(.interrupted, error.description) }
+    if let error = error as? SyntheticError, case .interrupted = error { return CellError(.interrupted, error.description) }
     return CellError(.value, String(describing: error))
 }
 
@@ -149,8 +150,10 @@ func runBlocking<T>(_ context: BuiltinContext, cancel: CancellationFlag, poll: D
 
 /// Runs synchronous work (training, evaluation, generation) on its own thread with a large stack
 /// and waits for it, passing an interrupt on to `cancel` and calling `tick` every `poll` seconds.
+/// When the work stops because of the interrupt, the error is `interrupted()`'s message, which
+/// names what was interrupted ("evaluation was interrupted after 40 of 200 examples").
 func runOnLargeStack<T>(_ context: BuiltinContext, cancel: CancellationFlag, poll: Double = 0.05, tick: () -> Void = {},
-                        _ work: @escaping () throws -> T) throws -> T {
+                        interrupted: (() -> String)? = nil, _ work: @escaping () throws -> T) throws -> T {
     let result = Locked<Result<T, Error>?>(nil)
     let finished = DispatchSemaphore(value: 0)
     let thread = Thread {
@@ -166,7 +169,10 @@ func runOnLargeStack<T>(_ context: BuiltinContext, cancel: CancellationFlag, pol
     tick()
     switch result.value {
     case .success(let value)?: return value
-    case .failure(let error)?: throw cellError(error)
+    case .failure(let error)?:
+        let converted = cellError(error)
+        if converted.kind == ErrorKind.interrupted.rawValue, let interrupted { throw CellError(.interrupted, interrupted()) }
+        throw converted
     case nil: throw CellError(.runtime, "the background work ended without a result")
     }
 }

@@ -137,7 +137,8 @@ let evaluationBuiltins: [Builtin] = [
         }
         let flag = CancellationFlag()
         let student = studentObject.student
-        let evaluation = try runOnLargeStack(context, cancel: flag, tick: refresh) {
+        let interrupted = { "evaluation was interrupted after \(progress.value.done) of \(progress.value.total) examples; run the cell again to evaluate them all" }
+        let evaluation = try runOnLargeStack(context, cancel: flag, tick: refresh, interrupted: interrupted) {
             try StudentEvaluator.evaluate(student, on: examples, settings: settings, cancel: flag) { done, total in
                 progress.value = (done, total)
             }

@@ -76,7 +76,7 @@ public final class StudentObject: HostObject {
                 }
                 let flag = Distill.CancellationFlag()
                 let source = Recipe.source(masked, task: task)
-                let outputs = try runOnLargeStack(context, cancel: flag) {
+                let outputs = try runOnLargeStack(context, cancel: flag, interrupted: { "generation was interrupted" }) {
                     self.student.setTraining(false)
                     return try self.student.generate([source], maxNewTokens: maxTokens, cancel: flag)
                 }
@@ -198,12 +198,12 @@ let studentBuiltins: [Builtin] = [
             throw CellError(.value, "a T5 from scratch needs `tokenizer:`, the task (or rationales) whose text its vocabulary is learned from, e.g. `t5(size: \"tiny\", tokenizer: svamp)`")
         }
         let texts = try vocabularyTexts(arguments["tokenizer"], callee: "t5")
-        let vocabulary = try arguments.integer("vocabulary")
+        let vocabulary = try arguments.integer("vocabulary", in: TrainingBounds.vocabulary)
         let dropout = try arguments.double("dropout")
         guard (0..<1).contains(dropout) else { throw CellError(.value, "`t5(dropout:)` must be in [0, 1), got \(dropout)") }
         let seed = arguments["seed"] == .null ? context.seed : try arguments.seed("seed")
         let flag = Distill.CancellationFlag()
-        let student = try runOnLargeStack(context, cancel: flag) {
+        let student = try runOnLargeStack(context, cancel: flag, interrupted: { "building the student was interrupted" }) {
             try T5Student.fromScratch(size: size, texts: texts, vocabularySize: vocabulary, dropout: Float(dropout), seed: seed)
         }
         return .host(StudentObject(student))

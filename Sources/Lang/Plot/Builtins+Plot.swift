@@ -47,6 +47,13 @@ public final class PlotObject: HostObject {
     }
 }
 
+/// The most points one plot draws: its SVG stays tens of megabytes at most.
+let maximumPlotPoints = 1_000_000
+
+private func tooManyPoints(_ count: Int) -> CellError {
+    CellError(.value, "`plot` draws at most \(groupedDigits(maximumPlotPoints)) points, got \(count == Int.max ? "more than an Int can count" : groupedDigits(count)); plot every n-th point or an average")
+}
+
 /// A number out of a value, for plotting; a TypeError naming where it was otherwise.
 private func coordinate(_ value: Value, _ place: String) throws -> Double {
     guard let number = value.numberValue else { throw CellError(.type, "`plot` needs numbers, but \(place) is \(value.typeName) \(renderPlain(value, nested: true, limit: 30))") }
@@ -119,21 +126,23 @@ let plotBuiltins: [Builtin] = [
             let rows = items.compactMap { item -> Record? in if case .record(let row) = item { return row } else { return nil } }
             series = try seriesFromRows(rows, x: x, y: yFields, by: by)
         case .list(let items):
-            series = [PlotSeries(name: yFields.first ?? "", points: try points(items, "the list"))]
+            series = [PlotSeries(name: yFields.first ?? "", points: try points(items.array, "the list"))]
         case .record(let record):
             series = try record.keys.map { key in
                 guard case .list(let items)? = record[key] else {
                     throw CellError(.type, "`plot` of a record needs a list under each key, but \"\(key)\" holds \(record[key]?.typeName ?? "nothing")")
                 }
-                return PlotSeries(name: key, points: try points(items, "\"\(key)\""))
+                return PlotSeries(name: key, points: try points(items.array, "\"\(key)\""))
             }
         case .range(let lower, let upper, let closed):
-            let end = closed ? upper : upper - 1
-            guard end - lower < 1_000_000 else { throw CellError(.value, "`plot` draws at most 1,000,000 points") }
-            series = [PlotSeries(name: "", values: lower > end ? [] : (lower...end).map(Double.init))]
+            let count = Value.rangeCount(lower: lower, upper: upper, closed: closed) ?? Int.max
+            guard count <= maximumPlotPoints else { throw tooManyPoints(count) }
+            series = [PlotSeries(name: "", values: (0..<count).map { Double(lower + $0) })]
         case let other:
             throw CellError(.type, "`plot` draws a list of numbers, a record of lists or a list of records, not \(other.typeName)")
         }
+        let total = series.reduce(0) { $0 + $1.points.count }
+        guard total <= maximumPlotPoints else { throw tooManyPoints(total) }
         let plot = LinePlot(series: series, title: try arguments.string("title"),
                             xLabel: try arguments.optionalString("xLabel") ?? x ?? "", yLabel: try arguments.optionalString("yLabel") ?? (yFields.count == 1 ? yFields[0] : ""))
         return .host(PlotObject(plot))

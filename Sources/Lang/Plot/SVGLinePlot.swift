@@ -73,8 +73,9 @@ public struct LinePlot: Sendable {
         let xTicks = LinePlot.ticks(finite.map(\.x).min() ?? 0, finite.map(\.x).max() ?? 1)
         let yTicks = LinePlot.ticks(finite.map(\.y).min() ?? 0, finite.map(\.y).max() ?? 1)
         let (xLow, xHigh) = (xTicks.first ?? 0, xTicks.last ?? 1), (yLow, yHigh) = (yTicks.first ?? 0, yTicks.last ?? 1)
-        func px(_ x: Double) -> Double { left + (x - xLow) / (xHigh - xLow) * plotWidth }
-        func py(_ y: Double) -> Double { top + plotHeight - (y - yLow) / (yHigh - yLow) * plotHeight }
+        // Halved before subtracting, so that data spanning -1e308...1e308 does not overflow to infinity.
+        func px(_ x: Double) -> Double { left + (x / 2 - xLow / 2) / (xHigh / 2 - xLow / 2) * plotWidth }
+        func py(_ y: Double) -> Double { top + plotHeight - (y / 2 - yLow / 2) / (yHigh / 2 - yLow / 2) * plotHeight }
 
         // Grid, ticks and tick labels.
         out += "<g stroke=\"#e5e5e5\" stroke-width=\"1\">\n"
@@ -129,26 +130,46 @@ public struct LinePlot: Sendable {
         return out + "</svg>"
     }
 
-    /// Tick values covering `[low, high]`: 4 to 10 round numbers from the first at or below `low`
-    /// to the first at or above `high`. A zero-width range is widened around its value.
-    static func ticks(_ low: Double, _ high: Double) -> [Double] {
+    /// Tick values covering `[low, high]` (finite numbers): 4 to 10 round numbers from the first
+    /// at or below `low` to the first at or above `high`. A zero-width range is widened around its
+    /// value. Any finite data works, from 5e-324 to ±1.8e308: where round ticks would not be finite
+    /// numbers, the ticks are evenly spaced from `low` to `high` instead.
+    /// - Parameters:
+    ///   - low: The smallest value to cover.
+    ///   - high: The largest value to cover.
+    public static func ticks(_ low: Double, _ high: Double) -> [Double] {
+        guard low.isFinite, high.isFinite, low <= high else { return [0, 1] }
         var (low, high) = (low, high)
-        if high - low < 1e-12 * max(1, abs(low)) {
-            let pad = low == 0 ? 1 : abs(low) * 0.1
+        if high / 2 - low / 2 < 1e-12 * max(1, abs(low)) {
+            // Widen around the value: by a tenth of it, or by 1 near zero (a tiny pad would round away).
+            let pad = abs(low) > 1e-300 ? abs(low) * 0.1 : 1
             (low, high) = (low - pad, high + pad)
+            if !low.isFinite || !high.isFinite { (low, high) = (low.isFinite ? low : -.greatestFiniteMagnitude, high.isFinite ? high : .greatestFiniteMagnitude) }
         }
-        let raw = (high - low) / 5
+        let raw = (high / 5 - low / 5)  // Divided first: high - low can overflow.
         let magnitude = pow(10, floor(log10(raw)))
         let step = [1, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
         let first = floor(low / step + 1e-9) * step, last = ceil(high / step - 1e-9) * step
-        let count = Int(((last - first) / step).rounded())
-        return (0...max(1, count)).map { first + Double($0) * step }
+        let intervals = (last / step - first / step).rounded()
+        guard step.isFinite, step > 0, first.isFinite, last.isFinite, intervals.isFinite, intervals >= 1, intervals <= 20 else {
+            return evenTicks(low, high)
+        }
+        let ticks = (0...Int(intervals)).map { first + Double($0) * step }
+        return ticks.allSatisfy(\.isFinite) ? ticks : evenTicks(low, high)
+    }
+
+    /// Five evenly spaced ticks from `low` to `high`, computed so that none overflows.
+    private static func evenTicks(_ low: Double, _ high: Double) -> [Double] {
+        (0...4).map { index in index == 4 ? high : low + Double(index) * (high / 4 - low / 4) }
     }
 
     /// A tick's text: as many decimals as the step needs, no more.
-    static func label(_ value: Double, step: Double) -> String {
-        if abs(value) >= 1e6 || (abs(value) < 1e-4 && value != 0) { return String(format: "%.3g", value) }
-        var decimals = max(0, Int(-floor(log10(step) + 1e-9)))
+    /// - Parameters:
+    ///   - value: The tick.
+    ///   - step: The distance between ticks.
+    public static func label(_ value: Double, step: Double) -> String {
+        if abs(value) >= 1e6 || (abs(value) < 1e-4 && value != 0) || !step.isNormal { return String(format: "%.3g", value) }
+        var decimals = max(0, min(8, Int(-floor(log10(abs(step)) + 1e-9))))
         if abs(step * pow(10, Double(decimals)) - (step * pow(10, Double(decimals))).rounded()) > 1e-6 { decimals += 1 }
         let text = String(format: "%.\(min(decimals, 8))f", value)
         return text == "-0" ? "0" : (text.hasPrefix("-") && Double(text) == 0 ? String(text.dropFirst()) : text)
