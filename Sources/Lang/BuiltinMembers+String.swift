@@ -41,7 +41,7 @@ private func occurrences(of target: String, in text: String, _ context: BuiltinC
     try haystack.utf8.withContiguousStorageIfAvailable { bytes in
         matched = 0
         for (offset, byte) in bytes.enumerated() {
-            if offset & 0xFFFFF == 0 { try context.checkCancelled() }
+            if offset & 0xFFFF == 0 { try context.checkCancelled() }
             while matched > 0 && byte != pattern[matched] { matched = failure[matched - 1] }
             if byte == pattern[matched] { matched += 1 }
             if matched == pattern.count {

@@ -53,27 +53,44 @@ private func truth(_ value: Value, from name: String) throws -> Bool {
 }
 
 private func sortedValues(_ items: [Value], by order: Value?, _ context: BuiltinContext) throws -> [Value] {
-    var failure: CellError?
     var check = CancellationCheck(context)
-    let sorted = items.sorted { left, right in
-        if failure != nil { return false }
-        do {
-            try check.step()
-            if let order { return try truth(try context.call(order, [left, right]), from: "sorted") }
-            guard let comparison = Value.compare(left, right) else {
-                throw CellError(.type, "cannot sort: \(left.typeName) and \(right.typeName) do not compare; pass `by: { $0 < $1 }`")
-            }
-            return comparison == .orderedAscending
-        } catch let error as CellError {
-            failure = error
-            return false
-        } catch {
-            failure = CellError(.runtime, "\(error)")
-            return false
+    return try mergeSorted(items) { left, right in
+        try check.step()
+        if let order { return try truth(try context.call(order, [left, right]), from: "sorted") }
+        guard let comparison = Value.compare(left, right) else {
+            throw CellError(.type, "cannot sort: \(left.typeName) and \(right.typeName) do not compare; pass `by: { $0 < $1 }`")
         }
+        return comparison == .orderedAscending
     }
-    if let failure { throw failure }
-    return sorted
+}
+
+/// A stable bottom-up merge sort whose comparison may throw: an interrupt or a bad comparison
+/// stops it at once (the standard library's sort cannot be stopped from inside).
+func mergeSorted(_ items: [Value], by areInIncreasingOrder: (Value, Value) throws -> Bool) throws -> [Value] {
+    var source = items, target = items
+    var width = 1
+    while width < source.count {
+        var start = 0
+        while start < source.count {
+            let middle = min(start + width, source.count), end = min(start + 2 * width, source.count)
+            var left = start, right = middle, out = start
+            while left < middle && right < end {
+                // Take from the right only when it is strictly smaller, which keeps equal elements in order.
+                if try areInIncreasingOrder(source[right], source[left]) {
+                    target[out] = source[right]; right += 1
+                } else {
+                    target[out] = source[left]; left += 1
+                }
+                out += 1
+            }
+            while left < middle { target[out] = source[left]; left += 1; out += 1 }
+            while right < end { target[out] = source[right]; right += 1; out += 1 }
+            start = end
+        }
+        swap(&source, &target)
+        width *= 2
+    }
+    return source
 }
 
 /// Members shared by lists and ranges (a range acts as the list of its integers).

@@ -178,14 +178,24 @@ let valueBuiltins: [Builtin] = [
     },
 ]
 
+/// How many integers `stride(from: start, to: end, by: step)` has, exactly; nil when more than an Int counts.
+func strideCount(from start: Int, to end: Int, by step: Int) -> Int? {
+    guard step > 0 ? end > start : end < start else { return 0 }
+    // The wrapping difference, read unsigned, is the true distance: it lies in 1..<2^64.
+    let distance = UInt(bitPattern: step > 0 ? end &- start : start &- end)
+    let (quotient, remainder) = distance.quotientAndRemainder(dividingBy: step.magnitude)
+    let count = quotient + (remainder == 0 ? 0 : 1)
+    return count <= UInt(Int.max) ? Int(count) : nil
+}
+
 /// The integers from `start` toward `end` (not included) in steps of `step`, as a list. The count
 /// is worked out before anything is made, and no step can overflow, whatever the bounds.
 private func strideList(from start: Int, to end: Int, by step: Int, _ context: BuiltinContext) throws -> Value {
-    let distance = (Double(end) - Double(start)) / Double(step)
-    let count = distance <= 0 ? 0 : Int(min(distance.rounded(.up), 9e18))
-    try context.reserve(elements: count, for: "the \(groupedDigits(count)) integers from \(start) to \(end) by \(step)")
+    let count = strideCount(from: start, to: end, by: step)
+    let counted = count.map { "the \(groupedDigits($0))" } ?? "more than \(groupedDigits(Int.max))"
+    try context.reserve(elements: count ?? Int.max, for: "\(counted) integers from \(start) to \(end) by \(step)")
     var items: [Value] = []
-    items.reserveCapacity(count)
+    items.reserveCapacity(count ?? 0)
     var current = start
     var check = CancellationCheck(context)
     while step > 0 ? current < end : current > end {

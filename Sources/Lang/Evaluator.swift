@@ -207,26 +207,24 @@ final class Evaluator {
 
     /// `text += more` and `items += more` grow the value in place (amortised O(1) per element when
     /// nothing else holds it); returns false for other operands, which go through `applyBinary`.
+    /// (No tuple switch here: matching `(current, value)` would copy `current` and defeat the in-place change.)
     private func appendInPlace(_ value: Value, to current: inout Value, at position: SourcePosition) throws -> Bool {
-        switch (current, value) {
-        case (.string(var text), .string(let more)):
+        if case .string(let more) = value, case .string(var text) = current {
             try at(position) { try limits.reserve(bytes: saturatingAdd(text.utf8.count, more.utf8.count), for: "the string") }
             current = .null
             text += more
             current = .string(text)
             return true
-        case (.list(var items), .list(let more)):
-            try at(position) {
-                try limits.reserve(bytes: saturatingAdd(items.storage.footprint, more.storage.footprint), for: "the list")
-                if more.storage.depth + 1 > ValueLimits.maximumNesting { try limits.check(.list(more), "the list") }
-            }
+        }
+        if case .list(let more) = value, case .list(var items) = current {
+            // `more` was checked when it was made, and its elements nest no deeper in `items` than in it.
+            try at(position) { try limits.reserve(bytes: saturatingAdd(items.storage.footprint, more.storage.footprint), for: "the list") }
             current = .null
             items.append(contentsOf: more)
             current = .list(items)
             return true
-        default:
-            return false
         }
+        return false
     }
 
     /// Pairs loop variables with an element: the element itself for one name, else its parts.
@@ -348,24 +346,24 @@ final class Evaluator {
         }
     }
 
+    /// (No tuple switch here: matching `(container, index)` would copy the container and defeat the in-place change.)
     private func modifyElement(of container: inout Value, at index: Value, position: SourcePosition, _ change: (inout Value) throws -> Void) throws {
-        switch (container, index) {
-        case (.list(var items), .integer(let position)):
-            guard items.indices.contains(position) else {
-                throw CellError(.index, "index \(position) is out of range for a list of \(items.count) elements")
+        if case .integer(let offset) = index, case .list(var items) = container {
+            guard items.indices.contains(offset) else {
+                throw CellError(.index, "index \(offset) is out of range for a list of \(items.count) elements")
             }
             container = .null
             defer { container = .list(items) }
-            var element = items.take(at: position)  // Taken out, so that changing it does not copy it.
-            defer { items[position] = element }
+            var element = items.take(at: offset)  // Taken out, so that changing it does not copy it.
+            defer { items[offset] = element }
             try change(&element)
-        case (.record(var record), .string(let key)):
+        } else if case .string(let key) = index, case .record(var record) = container {
             container = .null
             defer { container = .record(record) }
             var field = record.take(key) ?? .null
             defer { record[key] = field }
             try change(&field)
-        default:
+        } else {
             throw CellError(.type, "cannot assign to an element of \(container.typeName) with a \(index.typeName) index")
                 .located(at: position, source: nil)
         }

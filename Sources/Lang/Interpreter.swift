@@ -132,9 +132,9 @@ public final class Interpreter {
         var parser = CellParser(knownMagics: Set(magics.keys)) { [evaluator] in evaluator.interruptRequested }
         let parts = parser.parse(code)
         if let interrupted = parser.errors.first(where: { $0.kind == ErrorKind.interrupted.rawValue }) {
-            let error = interrupted.located(at: nil, source: code)
-            post(.error(error))
-            return .error(error)
+            // No source line in the traceback: the cell may be megabytes, and the user is waiting.
+            post(.error(interrupted))
+            return .error(interrupted)
         }
         if !parser.errors.isEmpty {
             let error = combined(parser.errors, source: code)

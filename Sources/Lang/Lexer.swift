@@ -38,7 +38,7 @@ public struct Lexer {
     private let origin: SourcePosition
 
     /// Lexes `source`; `origin` is where the text starts in its cell (for interpolations and magics).
-    /// `isCancelled` is asked every 64K characters; when it says yes, lexing stops with an `Interrupted` error.
+    /// `isCancelled` is asked every 4,096 characters; when it says yes, lexing stops with an `Interrupted` error.
     public static func tokenize(_ source: String, origin: SourcePosition = SourcePosition(line: 1, column: 1, offset: 0),
                                 isCancelled: @escaping () -> Bool = { false }) -> LexResult {
         var lexer = Lexer(source: source, origin: origin, isCancelled: isCancelled)
@@ -83,7 +83,7 @@ public struct Lexer {
         var nextCheck = 0
         while let scalar = peek() {
             if index >= nextCheck {
-                nextCheck = index + (1 << 16)
+                nextCheck = index + 4096
                 if isCancelled() {
                     interrupted = true
                     errors.append(CellError(kind: ErrorKind.interrupted.rawValue, message: "the cell was interrupted while it was being read",

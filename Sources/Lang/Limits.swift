@@ -26,13 +26,14 @@ public struct ValueLimits: Sendable {
         if value.nestingDepth > ValueLimits.maximumNesting {
             throw CellError(.memory, "\(what()) would nest \(groupedDigits(value.nestingDepth)) lists or records deep, more than the limit of \(groupedDigits(ValueLimits.maximumNesting))")
         }
-        try reserve(bytes: value.footprint, for: what())
+        try reserve(bytes: value.footprint - Value.slotBytes, for: what())  // Its contents: the slot it sits in is the container's.
     }
 
     /// Throws when `bytes` more than the limit would be needed for `what`.
     func reserve(bytes: Int, for what: @autoclosure () -> String) throws {
         guard bytes > memory else { return }
-        throw CellError(.memory, "\(what()) would take about \(formatByteCount(bytes)), more than the \(formatByteCount(memory)) a value may use; "
+        let size = bytes == Int.max ? "more than \(formatByteCount(bytes))" : "about \(formatByteCount(bytes))"
+        throw CellError(.memory, "\(what()) would take \(size), more than the \(formatByteCount(memory)) a value may use; "
                         + "work on less at a time, or raise the limit with `%memory 4GB` if the machine has room")
     }
 
@@ -64,12 +65,13 @@ func residentBytes() -> Int? {
 
 /// Bytes as a person reads them: `512 bytes`, `1.5 KB`, `2 GB` (powers of 1024).
 func formatByteCount(_ bytes: Int) -> String {
-    if bytes == Int.max { return "more than 8 EB" }
+    if bytes == Int.max { return "8 EB" }
     let units = ["bytes", "KB", "MB", "GB", "TB", "PB", "EB"]
     var value = Double(bytes), unit = 0
     while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
     if unit == 0 { return "\(bytes) bytes" }
-    let text = value.rounded() == value ? String(Int(value)) : String(format: "%.1f", value)
+    var text = String(format: "%.1f", value)
+    if text.hasSuffix(".0") { text.removeLast(2) }
     return "\(text) \(units[unit])"
 }
 

@@ -20,6 +20,8 @@ private let knownTaskList = "svamp, cqa, anli1, esnli (from a folder: `task(\"sv
 
 /// The most examples `synthetic` makes per split.
 let maximumSyntheticSize = 1_000_000
+/// About how many bytes one synthetic example takes, measured.
+let syntheticExampleBytes = 1_024
 
 let taskBuiltins: [Builtin] = [
     Builtin("task", [Parameter("name", "String"), Parameter("data", "String", labeled: true, default: .null)], returns: "Task", documentation: """
@@ -62,6 +64,8 @@ let taskBuiltins: [Builtin] = [
         """) { arguments, context in
         let train = try arguments.integer("train", in: 0...maximumSyntheticSize), test = try arguments.integer("test", in: 0...maximumSyntheticSize)
         guard train + test > 0 else { throw CellError(.value, "`synthetic` needs at least one example: train and test are both 0") }
+        // An example (story, rationale, program fields) takes about a kilobyte.
+        try context.reserve(bytes: (train + test) * syntheticExampleBytes, for: "the synthetic task's \(groupedDigits(train + test)) examples")
         let difficulty = try converting { try SyntheticDifficulty.named(try arguments.string("difficulty")) }
         let seed = try arguments.seed("seed")
         let dataset = try converting {

@@ -149,18 +149,22 @@ public struct LinePlot: Sendable {
         let raw = (high / 5 - low / 5)  // Divided first: high - low can overflow.
         let magnitude = pow(10, floor(log10(raw)))
         let step = [1, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
-        let first = floor(low / step + 1e-9) * step, last = ceil(high / step - 1e-9) * step
-        let intervals = (last / step - first / step).rounded()
-        guard step.isFinite, step > 0, first.isFinite, last.isFinite, intervals.isFinite, intervals >= 1, intervals <= 20 else {
+        // Ticks are whole multiples of the step. The slack keeps float noise from adding a tick;
+        // the checks after it keep both ends covered.
+        var first = floor(low / step + 1e-9), last = ceil(high / step - 1e-9)
+        if first * step > low { first -= 1 }
+        if last * step < high { last += 1 }
+        let intervals = last - first
+        guard step.isFinite, step > 0, first.isFinite, last.isFinite, intervals >= 1, intervals <= 20 else {
             return evenTicks(low, high)
         }
-        let ticks = (0...Int(intervals)).map { first + Double($0) * step }
+        let ticks = (0...Int(intervals)).map { (first + Double($0)) * step }
         return ticks.allSatisfy(\.isFinite) ? ticks : evenTicks(low, high)
     }
 
-    /// Five evenly spaced ticks from `low` to `high`, computed so that none overflows.
+    /// Five evenly spaced ticks from `low` to `high`, each a weighted mean of the two so that none overflows.
     private static func evenTicks(_ low: Double, _ high: Double) -> [Double] {
-        (0...4).map { index in index == 4 ? high : low + Double(index) * (high / 4 - low / 4) }
+        (0...4).map { index in low * (Double(4 - index) / 4) + high * (Double(index) / 4) }
     }
 
     /// A tick's text: as many decimals as the step needs, no more.
