@@ -3,7 +3,7 @@
 # there is no Swift >= 6.0; `scripts/swift.sh build|test ARGS...` runs `swift build|test ARGS...`.
 #
 # It also turns SwiftPM's "prohibited flag(s): -isystem, /usr/include/mit-krb5" warnings into one
-# plain line. Their cause: Debian's libzmq.pc lists Kerberos (krb5-gssapi) in Requires.private,
+# plain line, shown once. Their cause: Debian's libzmq.pc lists Kerberos (krb5-gssapi) in Requires.private,
 # whose Cflags carry `-isystem /usr/include/mit-krb5`. SwiftPM accepts only -I/-L/-l-style flags
 # from pkg-config files, so it drops that one and warns. zmq.h needs no Kerberos header, so the
 # build is unaffected.
@@ -46,9 +46,16 @@ if [ "${1:-}" = "--check" ]; then
 fi
 
 check
-"$SWIFT" "$@" 2>&1 | awk '
+# Said once per clone (a stamp under .build/); later builds drop the warning silently.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STAMP="$ROOT/.build/.prohibited-flags-explained"
+said=0; [ -e "$STAMP" ] && said=1
+"$SWIFT" "$@" 2>&1 | awk -v said="$said" -v stamp="$STAMP" '
   /prohibited flag\(s\): -isystem, \/usr\/include\/mit-krb5/ {
-    if (!said++) print "note: SwiftPM drops -isystem /usr/include/mit-krb5 (from libzmq'"'"'s pkg-config file, via Kerberos); zmq.h does not need it, so its \"prohibited flag(s)\" warning is harmless"
+    if (!said++) {
+      print "note: SwiftPM drops -isystem /usr/include/mit-krb5 (from libzmq'"'"'s pkg-config file, via Kerberos); zmq.h does not need it, so its \"prohibited flag(s)\" warning is harmless"
+      system("mkdir -p \"$(dirname " stamp ")\" && touch " stamp)
+    }
     next
   }
   { print; fflush() }'
