@@ -70,9 +70,9 @@ public struct Lexer {
         if scalar == "\n" { line += 1; column = 1 } else { column += 1 }
     }
 
-    private mutating func fail(_ message: String, at start: SourcePosition) {
+    private mutating func fail(_ message: @autoclosure () -> String, at start: SourcePosition) {
         guard errors.count < Lexer.maximumErrors else { return }
-        errors.append(CellError(kind: "SyntaxError", message: message, line: start.line, column: start.column))
+        errors.append(CellError(kind: "SyntaxError", message: message(), line: start.line, column: start.column))
     }
 
     private mutating func add(_ kind: TokenKind, from start: SourcePosition) {
@@ -284,8 +284,8 @@ public struct Lexer {
             add(.symbol(symbol), from: start)
             return
         }
-        let scalar = peek().map { String(Character($0)) } ?? ""
-        fail("unexpected character `\(scalar)`", at: start)
+        let scalar = peek()
+        fail("unexpected character `\(scalar.map { String(Character($0)) } ?? "")`", at: start)
         advance()
     }
 
@@ -317,7 +317,9 @@ private let symbolsByFirstScalar: [Unicode.Scalar: [(String, [Unicode.Scalar])]]
 func isASCIIDigit(_ scalar: Unicode.Scalar) -> Bool { scalar >= "0" && scalar <= "9" }
 
 func isIdentifierStart(_ scalar: Unicode.Scalar) -> Bool {
-    scalar == "_" || scalar.properties.isAlphabetic || (scalar.properties.isEmoji && scalar.value > 0xFF)
+    // ASCII first: the Unicode property lookup is slow, and nearly every character is ASCII.
+    if scalar.isASCII { return scalar == "_" || (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") }
+    return scalar.properties.isAlphabetic || (scalar.properties.isEmoji && scalar.value > 0xFF)
 }
 
 func isIdentifierPart(_ scalar: Unicode.Scalar) -> Bool {

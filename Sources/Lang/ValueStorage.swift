@@ -54,7 +54,6 @@ extension Value {
         default: return 0
         }
     }
-
 }
 
 /// Frees nested lists and records one level at a time. A storage with nested containers hands
@@ -63,31 +62,34 @@ extension Value {
 /// elements to the list. So freeing a value nested a million deep never recurses, on any thread.
 enum DeferredRelease {
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var pending: [[Value]] = []
+    nonisolated(unsafe) private static var pending: [Value] = []
     nonisolated(unsafe) private static var draining = false
 
     /// Takes `items` (leaving them empty) and frees them, or queues them when a drain is under way.
+    /// No value is ever freed while the lock is held: a freed value may call back in here.
     static func release(_ items: inout [Value]) {
-        var batch: [Value] = []
-        swap(&batch, &items)
         lock.lock()
-        pending.append(batch)
-        batch = []
         if draining {
+            pending.append(contentsOf: items)
             lock.unlock()
+            items.removeAll()  // The queue holds them now; these are not the last references.
             return
         }
         draining = true
         lock.unlock()
+        var work: [Value] = []
+        swap(&work, &items)
         while true {
+            // Each element freed here may queue its own elements (through a nested deinit) and return.
+            while !work.isEmpty { work.removeLast() }
             lock.lock()
-            guard var next = pending.popLast() else {
+            if pending.isEmpty {
                 draining = false
                 lock.unlock()
                 return
             }
+            swap(&work, &pending)  // `work` is empty: only buffers change hands, nothing is freed.
             lock.unlock()
-            next.removeAll()  // Nested storages freed here queue their own elements and return.
         }
     }
 }

@@ -59,7 +59,7 @@ UNICODE_PIECES = [
 ]
 
 # Interruptible work for the kernel part: each runs far longer than the test waits, and stays
-# well inside the memory limit the test sets, so only an interrupt ends it.
+# well inside the memory limit the test sets (64 MB), so only an interrupt ends it.
 LONG_CELLS = [
     "while true { }",
     "var i = 0\nwhile true { i += 1 }",
@@ -67,9 +67,9 @@ LONG_CELLS = [
     "for i in 0..<Int.max { }",
     "var xs = []\nwhile true { xs.append(1); if xs.count > 1000 { xs = [] } }",
     "func f(n) { return n < 1 ? 0 : f(n - 1) + 1 }\nwhile true { f(900) }",
-    "range(4000000).map { $0 * 2 }.sorted { $0 > $1 }",
-    "var s = \"ab \"\nfor i in 0..<22 { s += s }\nwhile true { s.split().count }",
-    "var s = \"ab\"\nfor i in 0..<24 { s += s }\nwhile true { s.replacing(\"a\", with: \"c\").count }",
+    "while true { range(2000000).map { $0 * 2 }.sorted { $0 > $1 } }",
+    "var s = \"ab \"\nfor i in 0..<18 { s += s }\nwhile true { s.split().count }",
+    "var s = \"ab\"\nfor i in 0..<22 { s += s }\nwhile true { s.replacing(\"a\", with: \"c\").count }",
     "while true { synthetic(train: 20000, test: 1) }",
     "let big = \"[\" + range(1500000).map { _ in \"1\" }.joined(separator: \",\") + \"]\"\nwhile true { big.count }",
     "var n = 0\nfor a in 0..<Int.max { for b in 0..<10 { n += b } }",
@@ -100,7 +100,8 @@ class HostileCells:
     # Deep nesting of code: the parser must refuse it quickly, never overflow its stack.
     def deep_code(self):
         r = self.random
-        n = r.choice([50, 127, 128, 129, 500, 5000, 20000, 100000])
+        # Big nestings cost a lexer pass each; the biggest come up less often.
+        n = r.choice([50, 127, 128, 129, 500, 5000, 20000] * 3 + [100000])
         kind = r.randrange(12)
         if kind == 0:
             return "(" * n + "1" + ")" * r.choice([0, n])
@@ -147,10 +148,14 @@ class HostileCells:
     # Huge counts and sizes: every one is refused before the work or the allocation it asks for.
     def huge_count(self):
         r = self.random
-        big = r.choice([INT_MAX, INT_MIN, "1000001", "100000000", "3000000000", "-1", "9223372036854775807", "1e19", "Double.nan"])
+        # Each is out of bounds, or a size past the memory limit: refused before any real work.
+        big = r.choice([INT_MAX, INT_MIN, "100000000", "3000000000", "-1", "9223372036854775807", "1e19", "Double.nan"])
+        invalid = r.choice([INT_MAX, INT_MIN, "-1", "1e19", "Double.nan"])  # Out of every bound (a seed included).
         forms = [
             f"synthetic(train: {big}, test: 1)",
             f"synthetic(train: 1, test: {big})",
+            "synthetic(train: 1000001, test: 0)",
+            "plot(0..<1000001)",
             f"range({big}).map {{ $0 }}",
             f"range(0, {big}).filter {{ $0 > 0 }}",
             f"stride(from: 0, to: {big}, by: 1)",
@@ -160,21 +165,24 @@ class HostileCells:
             f"\"abc\"[{big}]",
             f"plot(0..<{big})",
             f"round(1.5, places: {big})",
-            f"var s = \"ab\"\nwhile true {{ s += s }}",
-            f"var xs = [1]\nwhile true {{ xs += xs }}",
-            f"var s = \"x\"\nwhile true {{ s = \"\\(s)\\(s)\" }}",
-            f"var xs = [[1]]\nwhile true {{ xs = xs + xs }}",
             f"(0..<{big}).count",
             f"max(0..<{big})",
             f"t5(size: \"tiny\", tokenizer: synthetic(train: 4, test: 1), vocabulary: {big})",
             f"cot(synthetic(train: 4, test: 1), shots: {big})",
             f"gguf(\"no.gguf\", maxTokens: {big})",
-            f"sweep(synthetic(train: 4, test: 1), steps: {big})",
-            f"sweep(synthetic(train: 4, test: 1), seeds: [{big}])",
+            f"sweep(synthetic(train: 4, test: 1), steps: {invalid})",
+            f"sweep(synthetic(train: 4, test: 1), seeds: [{invalid}])",
             f"int({big})",
             f"\"ab\".split(separator: \"\").count + {big}",
         ]
-        return r.choice(forms)
+        # Growth until the memory limit allocates up to the limit: real work, so rarer.
+        growth = [
+            "var s = \"ab\"\nwhile true { s += s }",
+            "var xs = [1]\nwhile true { xs += xs }",
+            "var s = \"x\"\nwhile true { s = \"\\(s)\\(s)\" }",
+            "var xs = [[1]]\nwhile true { xs = xs + xs }",
+        ]
+        return r.choice(growth) if r.random() < 0.04 else r.choice(forms)
 
     # Extreme numbers through arithmetic, conversion, comparison, sorting, printing and plotting.
     def extreme_number(self):
@@ -239,7 +247,7 @@ class HostileCells:
                       "\"", "\\(", "//", "/*", "*/", "%time", "%who", "x", "1", "1e308", "\n", ";", "->", "@", "#"]
             return " ".join(r.choice(tokens) for _ in range(r.randrange(1, 300)))
         if kind == 2:
-            return r.choice(["@", "#", "\\", "`", "~", "^", "|", "&", "'"]) * r.choice([1, 1000, 200000])
+            return r.choice(["@", "#", "\\", "`", "~", "^", "|", "&", "'"]) * r.choice([1, 1000, 20000] * 3 + [200000])
         return "".join(r.choice("()[]{}\"\\$%.,:;\n ") for _ in range(r.randrange(1, 2000)))
 
     # Near-valid syntax: a valid program with one thing broken.

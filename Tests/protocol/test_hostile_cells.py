@@ -19,6 +19,7 @@ import re
 import resource
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -34,11 +35,12 @@ KERNEL_CELLS = int(os.environ.get("HOSTILE_KERNEL_CELLS", "1200"))
 INTERRUPTS = int(os.environ.get("HOSTILE_INTERRUPTS", "60"))
 BATCH = 250
 # Values may take at most this much here (`%memory`'s default is 2 GB): hostile cells that reach
-# for the limit then cost the shared CI machine little, and the bound below can be tight.
-MEMORY_LIMIT = "256MB"
+# for the limit then cost the shared CI machine (and the time budget) little, and the bound below
+# can be tight.
+MEMORY_LIMIT = "64MB"
 # A process holds at most a few values near the limit at once (a value and its copy), plus the
-# runtime and the engine: peak RSS must stay under this.
-PEAK_RSS_BOUND = 1 << 30
+# runtime, the engine and a tiny model: peak RSS must stay under this.
+PEAK_RSS_BOUND = 512 << 20
 INTERRUPT_LATENCY = 1.0
 CELL_TIMEOUT = 60
 ERROR_LINE = re.compile(r"^([A-Z][A-Za-z]*(?:Error|Exceeded)|Interrupted): ", re.MULTILINE)
@@ -67,6 +69,34 @@ def last_cell(stderr):
     return int(numbers[-1]) if numbers else None
 
 
+def run_notebook(binary, path, timeout):
+    """Runs `stepwise run path`; returns (exit status or None on timeout, stderr, seconds per cell).
+    Each cell's time runs from its marker line on stderr to the next one."""
+    process = subprocess.Popen([binary, "run", str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, env=environment(), cwd=path.parent)
+    lines, starts = [], {}
+
+    def read():
+        for line in process.stderr:
+            lines.append(line)
+            if line.startswith(b"@@cell ") and line[7:].strip().isdigit():
+                starts.setdefault(int(line[7:]), time.perf_counter())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        status = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        status = None
+    reader.join()
+    ended = time.perf_counter()
+    order = sorted(starts)
+    seconds = {cell: (starts[following] if following is not None else ended) - starts[cell]
+               for cell, following in zip(order, order[1:] + [None])}
+    return status, b"".join(lines).decode("utf-8", "replace"), seconds
+
+
 def report(title, lines):
     print(f"\n== {title}", file=sys.__stdout__)
     for line in lines:
@@ -79,25 +109,22 @@ def test_hostile_cells_through_stepwise_run(stepwise_bin, tmp_path):
     cells = [generator.cell() for _ in range(RUN_CELLS)]
     categories = collections.Counter(category for category, _ in cells)
     kinds = collections.Counter()
+    slowest = []
     started = time.perf_counter()
     for first in range(0, len(cells), BATCH):
         batch = [source for _, source in cells[first:first + BATCH]]
         path = tmp_path / f"batch-{first}.ipynb"
         path.write_text(notebook(batch), encoding="utf-8")
-        try:
-            done = subprocess.run([stepwise_bin, "run", str(path)], stdin=subprocess.DEVNULL, capture_output=True,
-                                  timeout=CELL_TIMEOUT * 4, env=environment(), cwd=tmp_path)
-        except subprocess.TimeoutExpired as timeout:
-            stderr = (timeout.stderr or b"").decode("utf-8", "replace")
-            number = last_cell(stderr)
-            pytest.fail(f"seed {SEED}: `stepwise run` hung on cell {first + (number or 0)} ({path}):\n{batch[number or 0][:500]}")
-        stderr = done.stderr.decode("utf-8", "replace")
-        if done.returncode != 0:
-            number = last_cell(stderr)
-            cell = batch[number] if number is not None else "?"
-            how = f"signal {-done.returncode}" if done.returncode < 0 else f"status {done.returncode}"
+        status, stderr, seconds = run_notebook(stepwise_bin, path, CELL_TIMEOUT * 4)
+        number = last_cell(stderr)
+        cell = batch[number] if number is not None else "?"
+        if status is None:
+            pytest.fail(f"seed {SEED}: `stepwise run` hung on cell {first + (number or 0)} ({path}):\n{cell[:500]}")
+        if status != 0:
+            how = f"signal {-status}" if status < 0 else f"status {status}"
             pytest.fail(f"seed {SEED}: `stepwise run` ended with {how} in cell {first + (number or 0)} ({path}):\n"
                         f"{cell[:500]}\n--- stderr tail:\n{stderr[-2000:]}")
+        slowest = sorted(slowest + [(time_, first + cell_) for cell_, time_ in seconds.items()], reverse=True)[:5]
         batch_kinds = errors_by_cell(stderr)
         kinds.update(batch_kinds.values())
         kinds["(no error)"] += len(batch) - len(batch_kinds)
@@ -118,6 +145,7 @@ def test_hostile_cells_through_stepwise_run(stepwise_bin, tmp_path):
     report(f"stepwise run: {len(cells)} hostile cells in {len(range(0, len(cells), BATCH))} notebooks, {elapsed:.1f} s (seed {SEED})", [
         "by category: " + ", ".join(f"{name} {count}" for name, count in sorted(categories.items())),
         "outcome: " + ", ".join(f"{name} {count}" for name, count in kinds.most_common()),
+        "slowest cells: " + ", ".join(f"#{number} {time_:.2f} s" for time_, number in slowest),
         f"crashes 0, hangs 0; peak RSS of a `stepwise run` process {peak / 2**20:.0f} MB (bound {PEAK_RSS_BOUND / 2**20:.0f} MB, values limited to {MEMORY_LIMIT})",
     ])
     assert sum(kinds.values()) == len(cells)
