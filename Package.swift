@@ -36,11 +36,11 @@ let package = Package(
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: v5 + engineFlags),
         .target(name: "Distill", dependencies: ["Models", "NN", "Tensor",
                                                 .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: v5 + engineFlags),
-        .target(name: "Lang", dependencies: ["Distill", "Models", "Tensor"], swiftSettings: v5),
+        .target(name: "Lang", dependencies: ["Distill", "Models", "NN", "Tensor"], swiftSettings: v5),
         .target(name: "Jupyter", dependencies: ["Lang", "CZeroMQ", "COpenSSL"], swiftSettings: v5),
         .executableTarget(
             name: "stepwise",
-            dependencies: ["Jupyter", "Lang", "Distill", "Tensor",
+            dependencies: ["Jupyter", "Lang", "Distill", "NN", "Tensor",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: v5),
 

@@ -35,4 +35,26 @@ public enum LRSchedule: Sendable, Equatable {
 
     /// `base * factor(step)`.
     public func learningRate(base: Float, step: Int) -> Float { base * factor(step: step) }
+
+    /// A schedule's shape by name, as settings, checkpoints and the command line write it.
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// Constant after warm-up.
+        case constant
+        /// Linear decay to 0 at the last step.
+        case linear
+        /// Half a cosine down to 0 at the last step.
+        case cosine
+        /// sqrt(warmup / step) after warm-up.
+        case inverseSqrt = "inverse-sqrt"
+    }
+
+    /// The schedule of shape `kind` with `warmup` steps, for a run of `total` steps.
+    public init(_ kind: Kind, warmup: Int, total: Int) {
+        switch kind {
+        case .constant: self = .constant(warmup: warmup)
+        case .linear: self = .linear(warmup: warmup, total: total)
+        case .cosine: self = .cosine(warmup: warmup, total: total)
+        case .inverseSqrt: self = .inverseSqrt(warmup: warmup)
+        }
+    }
 }

@@ -34,8 +34,11 @@ struct UncheckedBox<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-/// A raw pointer that may cross into worker threads.
-struct SendablePointer<T>: @unchecked Sendable {
-    let p: UnsafeMutablePointer<T>
-    init(_ p: UnsafeMutablePointer<T>) { self.p = p }
+/// A raw pointer that may cross into worker threads; each task must write a disjoint range.
+/// The one such wrapper of the stack (the engine's kernels and the quantised products use it).
+public struct SendablePointer<T>: @unchecked Sendable {
+    /// The pointer.
+    public let p: UnsafeMutablePointer<T>
+    /// Wraps a pointer.
+    public init(_ p: UnsafeMutablePointer<T>) { self.p = p }
 }

@@ -8,7 +8,7 @@ import NN
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Run one engine benchmark case and print a JSON line.",
-        subcommands: [Gemm.self, Block.self, T5.self, Llama.self, BenchLoRAStep.self])
+        subcommands: [Gemm.self, Block.self, T5.self, Llama.self, BenchLoRAStep.self, BenchPacking.self])
 
     struct Gemm: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Square sgemm GFLOP/s.")

@@ -34,15 +34,16 @@ struct BenchLoRAStep: ParsableCommand {
         }
         let student = try LlamaLoRAStudent(ggufPath: model, lora: LoRAConfig(rank: rank, alpha: alpha, dropout: dropout), seed: 0)
         let pairs = try zip(examples, targets).map { example, target in
-            try student.encode(TrainingPair(exampleID: example.id, task: studentTask, source: studentTask.prefix + example.input,
-                                            target: target), maxSourceTokens: 512, maxTargetTokens: 256)
+            try student.encode(TrainingPair(exampleID: example.id, source: studentTask.prefix + example.input, target: target),
+                               maxSourceTokens: 512, maxTargetTokens: 256)
         }
         let optimizer = AdamW(student.trainableParameters(), learningRate: 5e-4)
         student.setTraining(true)
         var times: [Double] = [], cpuTimes: [Double] = [], losses: [Float] = []
         for step in 0...steps {
             let start = Date(), cpuStart = Self.cpuSeconds()
-            let loss = try student.loss(pairs)
+            let tokens = try student.targetTokenLosses(pairs, packLength: nil)
+            let loss = tokens.sum() * (1 / Float(tokens.count))
             optimizer.zeroGrad()
             loss.backward()
             optimizer.step()

@@ -8,6 +8,7 @@ import Foundation
 import Lang
 import Models
 import Tensor
+import NN
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,6 +46,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Label tokens per pair (and new tokens at test).") var maxTargetTokens = 64
     @Option(help: "Rationale tokens per pair.") var maxRationaleTokens = 192
     @Flag(help: "Do not mask numbers (equation tasks mask them by default).") var noMaskNumbers = false
+    @Option(help: "Pack several pairs into rows of N tokens instead of padding each batch (0: pad).") var pack = 0
     @Option(help: "Synthetic task: training problems before the fractions.") var trainSize = 2000
     @Option(help: "Synthetic task: test problems.") var testSize = 500
     @Option(help: SyntheticTaskOptions.help) var difficulty = "classroom"
@@ -83,7 +85,7 @@ struct SweepCommand: ParsableCommand {
             _ = try SyntheticTaskOptions.difficulty(difficulty)
         }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard ScheduleKind(rawValue: schedule) != nil else {
+        guard LRSchedule.Kind(rawValue: schedule) != nil else {
             throw ValidationError("--schedule must be constant, linear, cosine or inverse-sqrt")
         }
         guard warmup >= 0 else { throw ValidationError("--warmup must be at least 0") }
@@ -103,7 +105,7 @@ struct SweepCommand: ParsableCommand {
             "vocabulary=\(vocabulary)", "dropout=\(dropout)", "max-target-tokens=\(maxTargetTokens)",
             "max-rationale-tokens=\(maxRationaleTokens)", "mask-numbers=\(!noMaskNumbers)", "train-size=\(trainSize)",
             "test-size=\(testSize)", "difficulty=\(difficulty)", "teacher-error-rate=\(teacherErrorRate)",
-        ]
+        ] + (pack > 0 ? ["pack=\(pack)"] : [])
     }
 
     func run() throws {
@@ -122,16 +124,21 @@ struct SweepCommand: ParsableCommand {
         let (vocabulary, dropout) = (self.vocabulary, self.dropout)
         let config = TrainerConfig(steps: steps, epochs: epochs, batchSize: batch, learningRate: lr,
                                    weightDecay: weightDecay, warmupSteps: warmup,
-                                   schedule: ScheduleKind(rawValue: schedule) ?? .constant,
+                                   schedule: LRSchedule.Kind(rawValue: schedule) ?? .constant,
                                    maxTargetTokens: maxTargetTokens, maxRationaleTokens: maxRationaleTokens,
-                                   evalEvery: evalEvery, evalLimit: evalLimit, maxNewTokens: maxTargetTokens, patience: patience)
+                                   packLength: pack > 0 ? pack : nil, evalEvery: evalEvery, evalLimit: evalLimit,
+                                   maxNewTokens: maxTargetTokens, patience: patience)
         let experiment = Experiment(task: experimentTask, config: config,
                                     maskNumbers: experimentTask.kind == .equation && !noMaskNumbers, testLimit: testLimit) {
             try spec.make(texts: $0, vocabulary: vocabulary, dropout: dropout, lora: LoRAConfig(), seed: $1)
         }
-        var recipes = Experiment.standardRecipes
-        recipes[TrainingMethod.stepByStep.rawValue] = .stepByStep(alpha: alpha, agreeOnly: agreeOnly)
-        recipes[TrainingMethod.distill.rawValue] = .distill(agreeOnly: agreeOnly)
+        let methods = try grid.methods.map { name -> ExperimentMethod in
+            switch try TrainingMethod.named(name) {
+            case .finetune: return .recipe(.finetune(), name: name)
+            case .distill: return .recipe(.distill(agreeOnly: agreeOnly), name: name)
+            case .stepByStep: return .recipe(.stepByStep(alpha: alpha, agreeOnly: agreeOnly), name: name)
+            }
+        }
 
         let folder = URL(fileURLWithPath: out)
         do {
@@ -149,9 +156,9 @@ struct SweepCommand: ParsableCommand {
 
         let result: SweepResult
         do {
-            result = try experiment.sweep(grid, recipes: recipes, journal: journal, cancel: flag, onEvent: { cell, event in
-                if case .prepared(let report, let summary, let count) = event {
-                    print("[\(cell)] examples=\(count) \(report) student: \(summary)")
+            result = try experiment.sweep(grid, methods: methods, journal: journal, cancel: flag, onEvent: { cell, event in
+                if case .prepared(let report, let manifest, let summary, let count, _) = event {
+                    print("[\(cell)] examples=\(count) \(report.map(String.init(describing:)) ?? "") data=\(manifest.shortHash) student: \(summary)")
                     fflush(stdout)
                 }
             }, onRecord: { record, done, total in

@@ -6,6 +6,7 @@ import Distill
 import Foundation
 import Models
 import Tensor
+import NN
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,6 +63,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Dropout of students from scratch.") var dropout: Float = 0.1
     @Flag(help: "Do not mask numbers (equation tasks mask them by default).") var noMaskNumbers = false
     @Flag(inversion: .prefixedNo, help: "Group examples of similar length into batches.") var bucketing = true
+    @Option(help: "Pack several pairs into rows of N tokens instead of padding each batch (0: pad).") var pack = 0
+    @Flag(help: "Score test and validation answers by rank classification (tasks with options: anli1, esnli, cqa).")
+    var rankClassification = false
     @Option(help: "Share of train carved out for validation when the task has no valid split (0: none, train on all).")
     var validFraction = 0.1
     @Option(help: "Synthetic task: training problems before --fraction.") var trainSize = 2000
@@ -84,7 +88,7 @@ struct TrainCommand: ParsableCommand {
         }
         do { _ = try TrainingMethod.named(method) } catch { throw ValidationError("\(error)") }
         guard OptimizerKind(rawValue: optimizer) != nil else { throw ValidationError("--optimizer must be adamw or adafactor") }
-        guard ScheduleKind(rawValue: schedule) != nil else {
+        guard LRSchedule.Kind(rawValue: schedule) != nil else {
             throw ValidationError("--schedule must be constant, linear, cosine or inverse-sqrt")
         }
         guard fraction > 0, fraction <= 1 else { throw ValidationError("--fraction must be in (0, 1]") }
@@ -95,6 +99,10 @@ struct TrainCommand: ParsableCommand {
         _ = try StudentSpec.parse(student)
         _ = try loraConfig()
         guard validFraction >= 0, validFraction < 1 else { throw ValidationError("--valid-fraction must be in [0, 1)") }
+        guard pack == 0 || pack >= 2 else { throw ValidationError("--pack must be 0 (pad) or at least 2 tokens") }
+        if rankClassification, isSynthetic || task.lowercased() == "svamp" {
+            throw ValidationError("--rank-classification needs a task with options (anli1, esnli, cqa); \(task) answers with equations")
+        }
     }
 
     /// The LoRA settings of a llama:PATH student.
@@ -113,117 +121,101 @@ struct TrainCommand: ParsableCommand {
         Parallel.threads = threads
         let recipe = Recipe(method: try TrainingMethod.named(method), alpha: alpha, agreeOnly: agreeOnly,
                             teacherLabels: teacherLabels, maskNumbers: false)
-        let loaded = try loadTask()
-        var masked = recipe
-        masked.maskNumbers = loaded.kind == .equation && !noMaskNumbers
-        let outputs = try masked.needsTeacher ? loaded.explain(loaded.train) : []
-        let trainingData = try masked.prepare(loaded.train, teacher: outputs, kind: loaded.kind)
-        print("task=\(loaded.name) method=\(masked.method.rawValue) train=\(loaded.train.count) valid=\(loaded.valid.count) " +
-              "test=\(loaded.test.count) masking=\(masked.maskNumbers)")
-        print("recipe: \(trainingData.report)")
-
+        let experimentTask = try loadTask()
+        let masking = experimentTask.kind == .equation && !noMaskNumbers
+        print("task=\(experimentTask.name) method=\(recipe.method.rawValue) train=\(experimentTask.train.count) " +
+              "valid=\(experimentTask.valid.count) test=\(experimentTask.test.count) masking=\(masking)")
         let spec = try StudentSpec.parse(student)
-        let model = try spec.make(texts: trainingData.texts, vocabulary: vocabulary, dropout: dropout, lora: loraConfig(), seed: seed)
-        print("student: \(model.summary)")
+        let lora = try loraConfig()
+        let (vocabulary, dropout) = (self.vocabulary, self.dropout)
         let config = TrainerConfig(
             steps: steps, epochs: epochs, batchSize: batch, gradientAccumulation: accumulation, learningRate: lr,
             optimizer: OptimizerKind(rawValue: optimizer) ?? .adamw, weightDecay: weightDecay, warmupSteps: warmup,
-            schedule: ScheduleKind(rawValue: schedule) ?? .constant, maxGradNorm: clip > 0 ? clip : nil,
+            schedule: LRSchedule.Kind(rawValue: schedule) ?? .constant, maxGradNorm: clip > 0 ? clip : nil,
             maxSourceTokens: maxSourceTokens, maxTargetTokens: maxTargetTokens, maxRationaleTokens: maxRationaleTokens,
-            bucketByLength: bucketing, evalEvery: evalEvery, evalLimit: evalLimit, patience: patience,
-            keepBest: true, checkpointDirectory: checkpoint, seed: seed)
-        let trainer = try Trainer(student: model, data: trainingData, validation: loaded.valid, kind: loaded.kind, config: config)
-        if resume, let checkpoint {
-            try trainer.resume(from: URL(fileURLWithPath: checkpoint))
-            print("resumed at step \(trainer.state.step) of \(trainer.totalSteps)")
+            bucketByLength: bucketing, packLength: pack > 0 ? pack : nil, evalEvery: evalEvery, evalLimit: evalLimit,
+            maxNewTokens: maxTargetTokens, patience: patience, keepBest: true, checkpointDirectory: checkpoint, seed: seed)
+        let experiment = Experiment(task: experimentTask, config: config, maskNumbers: masking, testLimit: testLimit,
+                                    testRationales: rationales, rankClassification: rankClassification) { texts, seed in
+            try spec.make(texts: texts, vocabulary: vocabulary, dropout: dropout, lora: lora, seed: seed)
         }
 
         let (flag, interrupt) = Interrupts.cancellationFlag(message: "train: stopping at the last completed step (Ctrl-C again to quit now)")
         defer { interrupt.cancel() }
-
-        let total = trainer.totalSteps
+        var total = 0
         let every = logEvery
-        let result = try trainer.train(cancel: flag) { event in
+        let outcome = try experiment.run(.recipe(recipe), fraction: fraction, seed: seed,
+                                         resume: resume ? checkpoint.map { URL(fileURLWithPath: $0) } : nil, cancel: flag) { event in
             switch event {
-            case .step(let r) where r.step % every == 0 || r.step == total:
-                let rationale = r.rationaleLoss.map { String(format: " rationale=%.4f", $0) } ?? ""
-                print(String(format: "step %d/%d loss=%.4f label=%.4f", r.step, total, r.loss, r.labelLoss) + rationale +
+            case .prepared(let report, let manifest, let summary, let count, let steps):
+                total = steps
+                print("recipe: examples=\(count) \(report.map(String.init(describing:)) ?? "")")
+                print("mixture: " + manifest.streams.map { "\($0.name) \($0.pairs) pairs weight \(String(format: "%g", $0.weight))" }
+                    .joined(separator: ", ") + " data=\(manifest.shortHash)")
+                print("student: \(summary)")
+            case .resumed(let step):
+                print("resumed at step \(step) of \(total)")
+            case .training(.step(let r)) where r.step % every == 0 || r.step == total:
+                let streams = r.streamLosses.count > 1
+                    ? " " + r.streamLosses.map { "\($0.stream)=\(String(format: "%.4f", $0.loss))" }.joined(separator: " ") : ""
+                print(String(format: "step %d/%d loss=%.4f", r.step, total, r.loss) + streams +
                       String(format: " lr=%.2e tok/s=%.0f elapsed=%.1fs", r.learningRate, r.tokensPerSecond, r.elapsed))
-            case .evaluation(let e):
+            case .training(.evaluation(let e)):
                 print(String(format: "eval step=%d accuracy=%.4f on %d examples (%.1fs)", e.step, e.accuracy, e.count, e.seconds) +
                       (e.isBest ? " best" : ""))
-            case .checkpoint(let path, let step, let best):
+            case .training(.checkpoint(let path, let step, let best)):
                 print("checkpoint \(best ? "best" : "last") step=\(step) \(path)")
+            case .training(.finished(let result)):
+                switch result.stopReason {
+                case .cancelled: print("interrupted at step \(result.steps); evaluating the model as it is (Ctrl-C again to quit)")
+                case .earlyStopped: print("early stop at step \(result.steps)")
+                case .finished: break
+                }
+                if result.restoredBest, let best = result.bestStep { print("restored the best weights (step \(best))") }
+                print(String(format: "trained %d steps in %.1fs: %.2f steps/s, %.0f tokens/s, %d examples seen",
+                             result.steps, result.wallSeconds, result.stepsPerSecond, result.tokensPerSecond, result.examplesSeen))
             default:
                 break
             }
             fflush(stdout)
         }
-        switch result.stopReason {
-        case .cancelled: print("interrupted at step \(result.steps); evaluating the model as it is (Ctrl-C again to quit)")
-        case .earlyStopped: print("early stop at step \(result.steps)")
-        case .finished: break
+        // An interrupted run is still scored as it stands (the Experiment skips the test then).
+        var evaluation = outcome.evaluation
+        if evaluation == nil, !experimentTask.test.isEmpty {
+            let test = Array(experimentTask.test.prefix(testLimit ?? experimentTask.test.count))
+            evaluation = try StudentEvaluator.evaluate(outcome.student, on: test, settings: experiment.evaluationSettings(withRationales: rationales))
         }
-        if result.restoredBest, let best = result.bestStep { print("restored the best weights (step \(best))") }
-        print(String(format: "trained %d steps in %.1fs: %.2f steps/s, %.0f tokens/s, %d examples seen",
-                     result.steps, result.wallSeconds, result.stepsPerSecond, result.tokensPerSecond, result.examplesSeen))
-
-        let testExamples = Array(loaded.test.prefix(testLimit ?? loaded.test.count))
-        let started = Date()
-        let settings = EvaluationSettings(kind: loaded.kind, maskNumbers: masked.maskNumbers, batchSize: 32,
-                                          maxNewTokens: maxTargetTokens, withRationales: rationales,
-                                          maxRationaleTokens: maxRationaleTokens)
-        let evaluation = try StudentEvaluator.evaluate(model, on: testExamples, settings: settings)
+        guard let evaluation else { throw ValidationError("\(experimentTask.name) has no test split to score") }
         print(String(format: "test examples=%d correct=%d empty=%d (%.1fs)", evaluation.count, evaluation.correctCount,
-                     evaluation.unparseableCount, Date().timeIntervalSince(started)))
+                     evaluation.unparseableCount, outcome.seconds - outcome.training.wallSeconds))
         if let confusion = evaluation.confusion { print(confusion) }
-        if let out { try save(model: model, result: result, evaluation: evaluation, to: URL(fileURLWithPath: out)) }
+        if let out {
+            try save(model: outcome.student, result: outcome.training, manifest: outcome.manifest, evaluation: evaluation,
+                     to: URL(fileURLWithPath: out))
+        }
         print("accuracy=\(String(format: "%.4f", evaluation.accuracy))")
     }
 
     // MARK: - Data
 
-    /// A task's splits and its teacher.
-    struct LoadedTask {
-        var name: String
-        var kind: LabelKind
-        var train: [Example]
-        var valid: [Example]
-        var test: [Example]
-        var explain: ([Example]) throws -> [TeacherOutput]
-    }
-
-    func loadTask() throws -> LoadedTask {
+    /// The task's splits and teacher; the validation split is the task's own or carved from train
+    /// with the one seed every entry point uses (`ExperimentTask.validationSeed`).
+    func loadTask() throws -> ExperimentTask {
         if isSynthetic {
-            let synthetic = ExperimentTask.synthetic(difficulty: try SyntheticTaskOptions.difficulty(difficulty),
-                                                     trainSize: trainSize, validSize: validSize, testSize: testSize,
-                                                     teacher: try ProgramTeacher(showResults: false))
-            return LoadedTask(name: synthetic.name, kind: synthetic.kind,
-                              train: try Dataset.subsample(synthetic.train, fraction: fraction, seed: seed),
-                              valid: synthetic.valid, test: synthetic.test, explain: synthetic.explain)
+            return ExperimentTask.synthetic(difficulty: try SyntheticTaskOptions.difficulty(difficulty),
+                                            trainSize: trainSize, validSize: validSize, testSize: testSize,
+                                            teacher: try ProgramTeacher(showResults: false))
         }
         let benchmark = try BenchmarkTask.named(task)
-        let directory = ScoreCommand.taskDirectory(data ?? ".", task: benchmark)
-        let dataset = try benchmark.load(from: directory)
-        var train = dataset[split: "train"], valid = dataset[split: "valid"]
-        let test = dataset[split: "test"]
-        guard !train.isEmpty, !test.isEmpty else {
-            throw ValidationError("\(benchmark.rawValue) in \(directory) has splits \(dataset.splitNames); training needs train and test")
+        let task = try ExperimentTask.benchmark(benchmark, directory: ScoreCommand.taskDirectory(data ?? ".", task: benchmark),
+                                                validFraction: validFraction)
+        guard !task.train.isEmpty, !task.test.isEmpty else {
+            throw ValidationError("\(benchmark.rawValue) has \(task.train.count) training and \(task.test.count) test examples; training needs both")
         }
-        if valid.isEmpty && validFraction > 0 {
-            let carved = try dataset.carvingValidation(fraction: validFraction, seed: seed, from: "train", into: "carved")
-            train = carved[split: "train"]
-            valid = carved[split: "carved"]
-        }
-        train = try Dataset.subsample(train, fraction: fraction, seed: seed)
-        let replay = ReplayTeacher(task: benchmark, outputs: URL(fileURLWithPath: directory).appendingPathComponent("llm").path)
-        return LoadedTask(name: benchmark.rawValue, kind: benchmark.labelKind, train: train, valid: valid, test: test,
-                          explain: { try replay.explain($0) })
+        return task
     }
 
-    // MARK: - Output
-
-    func save(model: Student, result: TrainingResult, evaluation: Evaluation, to folder: URL) throws {
+    func save(model: Student, result: TrainingResult, manifest: MixtureManifest, evaluation: Evaluation, to folder: URL) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: folder, withIntermediateDirectories: true)
         try TrainerCheckpoint.writeAtomically(folder.appendingPathComponent("model")) { try model.save(to: $0) }
@@ -231,10 +223,10 @@ struct TrainCommand: ParsableCommand {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         struct Summary: Encodable {
             let task: String, method: String, student: String, fraction: Double, seed: UInt64
-            let testAccuracy: Double, testExamples: Int, training: TrainingResult
+            let testAccuracy: Double, testExamples: Int, mixture: MixtureManifest, training: TrainingResult
         }
         let summary = Summary(task: task, method: method, student: student, fraction: fraction, seed: seed,
-                              testAccuracy: evaluation.accuracy, testExamples: evaluation.count, training: result)
+                              testAccuracy: evaluation.accuracy, testExamples: evaluation.count, mixture: manifest, training: result)
         try encoder.encode(summary).write(to: folder.appendingPathComponent("result.json"), options: .atomic)
         var lines = ""
         for row in evaluation.rows {

@@ -1,6 +1,7 @@
 import Distill
 import Foundation
 import Models
+import Tensor
 import XCTest
 
 final class ExperimentTests: XCTestCase {
@@ -21,9 +22,9 @@ final class ExperimentTests: XCTestCase {
 
     func testRunSubsamplesTrainsAndScoresTheTestLimit() throws {
         var events: [String] = []
-        let outcome = try experiment().run(recipe: .stepByStep(), fraction: 0.5, seed: 4) { event in
+        let outcome = try experiment().run(.recipe(.stepByStep()), fraction: 0.5, seed: 4) { event in
             switch event {
-            case .prepared(let report, _, let count): events.append("prepared \(count) \(report.rationales)")
+            case .prepared(let report, _, _, let count, _): events.append("prepared \(count) \(report?.rationales ?? -1)")
             case .training(.step(let record)): events.append("step \(record.step)")
             case .testing(let done, let total) where done == total: events.append("tested \(total)")
             default: break
@@ -43,11 +44,11 @@ final class ExperimentTests: XCTestCase {
     }
 
     func testSameSeedGivesTheSameRunAndAnotherSeedAnotherSubsample() throws {
-        let a = try experiment().run(recipe: .finetune(), fraction: 0.5, seed: 1)
-        let b = try experiment().run(recipe: .finetune(), fraction: 0.5, seed: 1)
+        let a = try experiment().run(.recipe(.finetune()), fraction: 0.5, seed: 1)
+        let b = try experiment().run(.recipe(.finetune()), fraction: 0.5, seed: 1)
         XCTAssertEqual(a.training.losses.map(\.loss), b.training.losses.map(\.loss))
         XCTAssertEqual(a.evaluation?.rows.map(\.predicted), b.evaluation?.rows.map(\.predicted))
-        let c = try experiment().run(recipe: .finetune(), fraction: 0.5, seed: 2)
+        let c = try experiment().run(.recipe(.finetune()), fraction: 0.5, seed: 2)
         XCTAssertNotEqual(a.training.losses.map(\.loss), c.training.losses.map(\.loss))
     }
 
@@ -56,16 +57,18 @@ final class ExperimentTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         let journal = folder.appendingPathComponent("journal.jsonl")
         let grid = try Sweep(methods: ["finetune", "step-by-step"], fractions: [0.5], seeds: [0])
-        let cancel = Distill.CancellationFlag()
-        XCTAssertThrowsError(try experiment(steps: 50).sweep(grid, journal: journal, cancel: cancel, onEvent: { cell, event in
+        let cancel = CancellationFlag()
+        let methods: [ExperimentMethod] = [.recipe(.finetune()), .recipe(.stepByStep())]
+        XCTAssertThrowsError(try experiment(steps: 50).sweep(grid, methods: methods, journal: journal, cancel: cancel, onEvent: { cell, event in
             if cell.method == "step-by-step", case .training(.step(let record)) = event, record.step == 2 { cancel.cancel() }
         })) { XCTAssertEqual($0 as? TrainingError, .cancelled) }
         let kept = try SweepJournal.read(journal)
         XCTAssertEqual(kept.map(\.cell.method), ["finetune"])
         XCTAssertEqual(kept.first?.steps, 50)
+        XCTAssertEqual(kept.first?.data?.count, 64, "each record names its data by the mixture's SHA-256")
 
-        XCTAssertThrowsError(try experiment().sweep(try Sweep(methods: ["bogus"], fractions: [1], seeds: [0]), journal: nil)) {
-            XCTAssertTrue("\($0)".contains("no recipe for 'bogus'"), "\($0)")
+        XCTAssertThrowsError(try experiment().sweep(try Sweep(methods: ["bogus"], fractions: [1], seeds: [0]), methods: methods, journal: nil)) {
+            XCTAssertTrue("\($0)".contains("are not the methods given"), "\($0)")
         }
     }
 }

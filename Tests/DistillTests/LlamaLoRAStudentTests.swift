@@ -23,7 +23,7 @@ final class LlamaLoRAStudentTests: XCTestCase {
     }
 
     func pair(_ input: String, _ target: String, task: StudentTask = .label) -> TrainingPair {
-        TrainingPair(exampleID: ExampleID(split: "train", index: 0), task: task, source: task.prefix + input, target: target)
+        TrainingPair(exampleID: ExampleID(split: "train", index: 0), source: task.prefix + input, target: target)
     }
 
     func testEncodingFollowsTheReferenceFormat() throws {
@@ -49,22 +49,34 @@ final class LlamaLoRAStudentTests: XCTestCase {
         }
         XCTAssertNotEqual(batch[0].length, batch[1].length, "the batch should need padding")
         // By hand: each pair alone, unpadded; position t's logits score token t + 1.
-        var total = 0.0, count = 0
+        var total = 0.0, count = 0, perPair: [Double] = []
         let v = s.model.config.vocabularySize
         for p in batch {
             let ids = p.source + p.target
             let logits = try Tensor.withoutGrad { try s.model.logits([ids]).scalars }
+            var sum = 0.0
             for (j, target) in p.target.enumerated() {
                 let row = Array(logits[((p.source.count - 1 + j) * v)..<((p.source.count + j) * v)])
                 let top = Double(row.max() ?? 0)
                 let lse = top + log(row.reduce(0.0) { $0 + exp(Double($1) - top) })
-                total += lse - Double(row[target])
+                sum += lse - Double(row[target])
                 count += 1
             }
+            total += sum
+            perPair.append(sum)
         }
         let expected = total / Double(count)
         let got = try s.loss(batch).item()
         XCTAssertEqual(Double(got), expected, accuracy: 1e-5 * max(1, expected))
+        // Rank classification's score of a (source, target) is minus that pair's summed loss,
+        // padded or packed.
+        let texts = [pair("ab", "1 + 2"), pair("a longer question", "7", task: .rationale)]
+        let scores = try s.logLikelihoods(texts.map { (source: $0.source, target: $0.target) })
+        for (score, sum) in zip(scores, perPair) { XCTAssertEqual(score, -sum, accuracy: 1e-4 * max(1, sum)) }
+        let packed = try Tensor.withoutGrad { try s.targetTokenLosses(batch, packLength: 64) }.scalars
+        let padded = try Tensor.withoutGrad { try s.targetTokenLosses(batch, packLength: nil) }.scalars
+        XCTAssertEqual(packed.count, padded.count)
+        for (a, b) in zip(packed, padded) { XCTAssertEqual(a, b, accuracy: 1e-4 * max(1, abs(b))) }
         XCTAssertThrowsError(try s.loss([])) { XCTAssertEqual($0 as? TrainingError, .noTrainingData("an empty batch")) }
     }
 
@@ -129,7 +141,7 @@ final class LlamaLoRAStudentTests: XCTestCase {
         s.setTraining(false)
         XCTAssertEqual(try s.generate([prompt, prompt], maxNewTokens: 16, cancel: nil), ["42", "42"])
 
-        let flag = Distill.CancellationFlag()
+        let flag = CancellationFlag()
         flag.cancel()
         XCTAssertThrowsError(try s.generate([prompt], maxNewTokens: 4, cancel: flag)) {
             XCTAssertEqual($0 as? TrainingError, .cancelled)

@@ -3,6 +3,7 @@
 // calls retried (or not), cancellation that keeps completed calls, and bounded concurrency.
 import Distill
 import Foundation
+import Tensor
 import XCTest
 
 /// A teacher that counts its calls and records how many run at once.

@@ -1,5 +1,6 @@
 import Distill
 import Foundation
+import Tensor
 import XCTest
 
 final class SweepTests: XCTestCase {
@@ -39,7 +40,7 @@ final class SweepTests: XCTestCase {
 
     func testSummaryMeansAndSampleStandardDeviation() throws {
         let sweep = try Sweep(methods: ["finetune", "step-by-step"], fractions: [0.5, 1], seeds: [0, 1, 2])
-        let result = try sweep.run(journal: nil) { record($0) }
+        let result = try sweep.run(journal: nil) { cell, _ in record(cell) }
         XCTAssertEqual(result.records.count, 12)
         let point = try XCTUnwrap(result.points.first { $0.method == "step-by-step" && $0.fraction == 0.5 })
         // accuracies 0.60, 0.61, 0.62: mean 0.61, sample std 0.01
@@ -52,8 +53,8 @@ final class SweepTests: XCTestCase {
 
     func testWritingTwiceIntoOneFolderReplacesTheFiles() throws {
         let folder = try temporaryJournal().deletingLastPathComponent().appendingPathComponent("out")
-        let small = try Sweep(methods: ["finetune"], fractions: [1], seeds: [0]).run(journal: nil) { record($0) }
-        let large = try Sweep(methods: ["finetune"], fractions: [1], seeds: [0, 1]).run(journal: nil) { record($0) }
+        let small = try Sweep(methods: ["finetune"], fractions: [1], seeds: [0]).run(journal: nil) { cell, _ in record(cell) }
+        let large = try Sweep(methods: ["finetune"], fractions: [1], seeds: [0, 1]).run(journal: nil) { cell, _ in record(cell) }
         try small.write(to: folder)
         try large.write(to: folder)
         let records = try String(contentsOf: folder.appendingPathComponent("records.csv"), encoding: .utf8)
@@ -76,11 +77,12 @@ final class SweepTests: XCTestCase {
 
     func testCSVAndTableText() throws {
         let sweep = try Sweep(methods: ["finetune", "step-by-step"], fractions: [0.125, 1], seeds: [0, 1])
-        let result = try sweep.run(journal: nil) { record($0) }
+        let result = try sweep.run(journal: nil) { cell, _ in record(cell) }
         let summary = result.summaryCSV.split(separator: "\n")
         XCTAssertEqual(summary.first, "method,fraction,mean_accuracy,std_accuracy,runs,train_examples,seconds")
         XCTAssertEqual(summary[1], "finetune,0.125,0.4300,0.0071,2,125.0,2.5")
-        XCTAssertEqual(result.recordsCSV.split(separator: "\n")[1], "finetune,0.125,0,0.4250,125,100,2.5,finished")
+        XCTAssertEqual(result.recordsCSV.split(separator: "\n").first, "method,fraction,seed,accuracy,train_examples,steps,seconds,stop_reason,data")
+        XCTAssertEqual(result.recordsCSV.split(separator: "\n")[1], "finetune,0.125,0,0.4250,125,100,2.5,finished,", "no data hash: a record from before mixtures")
         XCTAssertEqual(result.table, """
             method             12.5%        100%
             finetune      43.0 ± 0.7  60.5 ± 0.7
@@ -97,12 +99,12 @@ final class SweepTests: XCTestCase {
         var calls: [SweepCell] = []
         let partial = try sweep.run(journal: journal, cancel: cancel, progress: { _, done, _ in
             if done == 3 { cancel.cancel() }
-        }) { cell in calls.append(cell); return record(cell) }
+        }) { cell, _ in calls.append(cell); return record(cell) }
         XCTAssertEqual(partial.records.count, 3)
         XCTAssertEqual(try SweepJournal.read(journal).count, 3)
 
         calls.removeAll()
-        let full = try sweep.run(journal: journal) { cell in calls.append(cell); return record(cell) }
+        let full = try sweep.run(journal: journal) { cell, _ in calls.append(cell); return record(cell) }
         XCTAssertEqual(calls, [SweepCell(method: "step-by-step", fraction: 1, seed: 0)])
         XCTAssertEqual(full.records.map(\.cell), sweep.cells)
     }

@@ -6,6 +6,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Tensor
 import XCTest
 
 final class TeacherHTTPTests: XCTestCase {

@@ -4,13 +4,14 @@
 import Distill
 import Foundation
 import Models
+import Tensor
 import XCTest
 
 final class TrainingCheckpointTests: XCTestCase {
     private func setup(dropout: Float = 0.1, config: TrainerConfig, validation: [Example] = []) throws -> (T5Student, Trainer) {
         let data = try TrainingFixtures.stepByStepData(count: 40)
         let student = try TrainingFixtures.student(data, dropout: dropout)
-        let trainer = try Trainer(student: student, data: data, validation: validation, kind: .equation, config: config)
+        let trainer = try TrainingFixtures.trainer(student, data, validation: validation, config: config)
         return (student, trainer)
     }
 
@@ -26,7 +27,7 @@ final class TrainingCheckpointTests: XCTestCase {
         config.checkpointDirectory = folder.path
         config.checkpointEvery = 10
         // The first run is interrupted after step 10 (as Ctrl-C would), so its schedule is the 20-step one.
-        let flag = Distill.CancellationFlag()
+        let flag = CancellationFlag()
         let (_, first) = try setup(config: config)
         let stopped = try first.train(cancel: flag) { event in
             if case .step(let record) = event, record.step == 10 { flag.cancel() }
@@ -54,8 +55,7 @@ final class TrainingCheckpointTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         let data = try TrainingFixtures.stepByStepData(count: 16)
         let faulty = FaultyStudent(try TrainingFixtures.student(data))
-        let trainer = try Trainer(student: faulty, data: data, validation: [], kind: .equation,
-                                  config: TrainerConfig(steps: 2, batchSize: 8))
+        let trainer = try TrainingFixtures.trainer(faulty, data, validation: [], config: TrainerConfig(steps: 2, batchSize: 8))
         let last = folder.appendingPathComponent("last")
         try trainer.saveCheckpoint(to: last)
         let before = try Data(contentsOf: last.appendingPathComponent("model.safetensors"))
@@ -120,7 +120,7 @@ final class TrainingCheckpointTests: XCTestCase {
     }
 
     func testCancellationKeepsTheLastCompletedStep() throws {
-        let flag = Distill.CancellationFlag()
+        let flag = CancellationFlag()
         let (student, trainer) = try setup(config: TrainerConfig(steps: 50, batchSize: 8, seed: 2))
         let result = try trainer.train(cancel: flag) { event in
             if case .step(let record) = event, record.step == 3 { flag.cancel() }
@@ -134,7 +134,7 @@ final class TrainingCheckpointTests: XCTestCase {
     }
 
     func testCancellationDuringEvaluationStopsThere() throws {
-        let flag = Distill.CancellationFlag()
+        let flag = CancellationFlag()
         let (validation, _) = try TrainingFixtures.synthetic(count: 40, seed: 9, split: "valid")
         let (_, trainer) = try setup(config: TrainerConfig(steps: 50, batchSize: 8, evalEvery: 2, evalBatchSize: 4, seed: 2),
                                      validation: validation)
@@ -185,8 +185,7 @@ final class TrainingCheckpointTests: XCTestCase {
     func testANonFiniteLossIsAnError() throws {
         let data = try TrainingFixtures.stepByStepData(count: 16)
         let faulty = FaultyStudent(try TrainingFixtures.student(data))
-        let trainer = try Trainer(student: faulty, data: data, validation: [], kind: .equation,
-                                  config: TrainerConfig(steps: 5, batchSize: 8))
+        let trainer = try TrainingFixtures.trainer(faulty, data, validation: [], config: TrainerConfig(steps: 5, batchSize: 8))
         let before = TrainingFixtures.weights(faulty)
         faulty.nanLoss = true
         XCTAssertThrowsError(try trainer.train()) { XCTAssertEqual($0 as? TrainingError, .nonFiniteLoss(step: 1)) }

@@ -1,6 +1,7 @@
 // Evaluation of a student on a known set of predictions: prefixes, masking restored before
 // scoring, equation-value accuracy, the NLI confusion matrix and rationale rows.
 import Distill
+import Tensor
 import XCTest
 
 final class TrainingEvaluationTests: XCTestCase {
@@ -48,7 +49,7 @@ final class TrainingEvaluationTests: XCTestCase {
     }
 
     func testCancelledEvaluationThrows() {
-        let flag = Distill.CancellationFlag()
+        let flag = CancellationFlag()
         flag.cancel()
         let examples = [Example(id: ExampleID(split: "test", index: 0), input: "x", label: "y")]
         XCTAssertThrowsError(try StudentEvaluator.evaluate(ScriptedStudent([:]), on: examples,

@@ -21,14 +21,34 @@ enum TrainingFixtures {
     }
 
     /// A fresh student whose vocabulary is learned from `data`.
-    static func student(_ data: TrainingData, dropout: Float = 0, seed: UInt64 = 7) throws -> T5Student {
+    static func student(_ data: PreparedData, dropout: Float = 0, seed: UInt64 = 7) throws -> T5Student {
         try T5Student.fromScratch(config: config(dropout: dropout), texts: data.texts, vocabularySize: 400, seed: seed)
     }
 
     /// Step-by-step data over `count` synthetic problems, numbers masked.
-    static func stepByStepData(count: Int, alpha: Double = 0.5) throws -> TrainingData {
+    static func stepByStepData(count: Int, alpha: Double = 0.5) throws -> PreparedData {
         let (examples, outputs) = try synthetic(count: count)
         return try Recipe.stepByStep(alpha: alpha, maskNumbers: true).prepare(examples, teacher: outputs, kind: .equation)
+    }
+
+    /// A trainer with the evaluation settings `Experiment` would use for an equation task.
+    static func trainer(_ student: Student, _ data: PreparedData, validation: [Example] = [], config: TrainerConfig) throws -> Trainer {
+        try Trainer(student: student, mixture: data.mixture, validation: validation,
+                    evaluation: EvaluationSettings(kind: .equation, maskNumbers: data.recipe.maskNumbers), config: config)
+    }
+
+    /// The first `count` examples of a one-component mixture, as draws.
+    static func draws(_ count: Int) -> [MixtureDraw] { (0..<count).map { MixtureDraw(component: 0, example: $0) } }
+
+    /// The pairs of a prepared data's stream.
+    static func pairs(_ data: PreparedData, _ stream: StudentTask) -> [TrainingPair] {
+        data.mixture.stream(named: stream.rawValue)?.pairs ?? []
+    }
+
+    /// The mean of a student's target-token losses over pairs (padded, no packing).
+    static func meanLoss(_ student: Student, _ pairs: [EncodedPair]) throws -> Double {
+        let values = try student.targetTokenLosses(pairs, packLength: nil).scalars
+        return values.reduce(0) { $0 + Double($1) } / Double(values.count)
     }
 
     /// Copies of a student's trainable parameters' values.
@@ -39,6 +59,16 @@ enum TrainingFixtures {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("stepwise-\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
+    }
+}
+
+extension Student {
+    /// The mean target-token loss of a padded batch: what the trainer minimises for a batch of
+    /// one stream with weight 1 (for tests that check the loss by hand).
+    func loss(_ batch: [EncodedPair]) throws -> Tensor {
+        guard !batch.isEmpty else { throw TrainingError.noTrainingData("an empty batch") }
+        let values = try targetTokenLosses(batch, packLength: nil)
+        return values.sum() * (1 / Float(values.count))
     }
 }
 
@@ -56,11 +86,12 @@ final class FaultyStudent: Student {
     func encode(_ pair: TrainingPair, maxSourceTokens: Int, maxTargetTokens: Int) throws -> EncodedPair {
         try inner.encode(pair, maxSourceTokens: maxSourceTokens, maxTargetTokens: maxTargetTokens)
     }
-    func loss(_ batch: [EncodedPair]) throws -> Tensor {
-        let value = try inner.loss(batch)
+    func targetTokenLosses(_ pairs: [EncodedPair], packLength: Int?) throws -> Tensor {
+        let value = try inner.targetTokenLosses(pairs, packLength: packLength)
         return nanLoss ? value * Float.nan : value
     }
-    func generate(_ sources: [String], maxNewTokens: Int, cancel: Distill.CancellationFlag?) throws -> [String] {
+    var packsSourceWithTarget: Bool { inner.packsSourceWithTarget }
+    func generate(_ sources: [String], maxNewTokens: Int, cancel: CancellationFlag?) throws -> [String] {
         try inner.generate(sources, maxNewTokens: maxNewTokens, cancel: cancel)
     }
     func setTraining(_ on: Bool) { inner.setTraining(on) }
@@ -86,10 +117,13 @@ final class ScriptedStudent: Student {
     var summary: String { "scripted answers" }
     func trainableParameters() -> [(String, Tensor)] { [] }
     func encode(_ pair: TrainingPair, maxSourceTokens: Int, maxTargetTokens: Int) throws -> EncodedPair {
-        EncodedPair(task: pair.task, source: [1], target: [1])
+        EncodedPair(source: [1], target: [1])
     }
-    func loss(_ batch: [EncodedPair]) throws -> Tensor { Tensor(scalar: 0) }
-    func generate(_ sources: [String], maxNewTokens: Int, cancel: Distill.CancellationFlag?) throws -> [String] {
+    func targetTokenLosses(_ pairs: [EncodedPair], packLength: Int?) throws -> Tensor {
+        Tensor.zeros([pairs.reduce(0) { $0 + $1.target.count }])
+    }
+    var packsSourceWithTarget: Bool { false }
+    func generate(_ sources: [String], maxNewTokens: Int, cancel: CancellationFlag?) throws -> [String] {
         calls.append(sources)
         return sources.map { script[$0] ?? "" }
     }

@@ -11,7 +11,7 @@ final class TrainingStudentTests: XCTestCase {
     func testEncodingAppendsEndOfSequenceAndTruncates() throws {
         let data = try TrainingFixtures.stepByStepData(count: 8)
         let student = try TrainingFixtures.student(data)
-        let pair = data.items[0].label
+        let pair = TrainingFixtures.pairs(data, .label)[0]
         let full = try student.encode(pair, maxSourceTokens: 512, maxTargetTokens: 64)
         XCTAssertEqual(full.source.last, 1)
         XCTAssertEqual(full.target.last, 1)
@@ -27,8 +27,7 @@ final class TrainingStudentTests: XCTestCase {
         let (examples, _) = try TrainingFixtures.synthetic(count: 64)
         let data = try Recipe.finetune(maskNumbers: true).prepare(examples, kind: .equation)
         let student = try TrainingFixtures.student(data)
-        let trainer = try Trainer(student: student, data: data, validation: [], kind: .equation,
-                                  config: TrainerConfig(steps: 30, batchSize: 16, learningRate: 3e-3, seed: 1))
+        let trainer = try TrainingFixtures.trainer(student, data, validation: [], config: TrainerConfig(steps: 30, batchSize: 16, learningRate: 3e-3, seed: 1))
         let result = try trainer.train()
         XCTAssertEqual(result.steps, 30)
         XCTAssertEqual(result.stopReason, .finished)
@@ -44,16 +43,13 @@ final class TrainingStudentTests: XCTestCase {
         let data = try TrainingFixtures.stepByStepData(count: 12, alpha: 0.3)
         let student = try TrainingFixtures.student(data, dropout: 0)
         let config = TrainerConfig(steps: 1, batchSize: 12, maxSourceTokens: 256, maxTargetTokens: 64, maxRationaleTokens: 128)
-        let trainer = try Trainer(student: student, data: data, validation: [], kind: .equation, config: config)
-        let items = Array(0..<12)
-        let combined = try trainer.loss(items: items, backward: false)
-        let labels = try data.items.map { try student.encode($0.label, maxSourceTokens: 256, maxTargetTokens: 64) }
-        let rationales = try data.items.compactMap { item in
-            try item.rationale.map { try student.encode($0, maxSourceTokens: 256, maxTargetTokens: 128) }
-        }
+        let trainer = try TrainingFixtures.trainer(student, data, validation: [], config: config)
+        let combined = try trainer.loss(draws: TrainingFixtures.draws(12), backward: false)
+        let labels = try TrainingFixtures.pairs(data, .label).map { try student.encode($0, maxSourceTokens: 256, maxTargetTokens: 64) }
+        let rationales = try TrainingFixtures.pairs(data, .rationale).map { try student.encode($0, maxSourceTokens: 256, maxTargetTokens: 128) }
         XCTAssertEqual(rationales.count, 12)
-        let label = Double(try student.loss(labels).item())
-        let rationale = Double(try student.loss(rationales).item())
+        let label = try TrainingFixtures.meanLoss(student, labels)
+        let rationale = try TrainingFixtures.meanLoss(student, rationales)
         XCTAssertEqual(combined.labelLoss, label, accuracy: 1e-5)
         XCTAssertEqual(combined.rationaleLoss ?? .nan, rationale, accuracy: 1e-5)
         XCTAssertEqual(combined.loss, 0.3 * label + 0.7 * rationale, accuracy: 1e-5)
@@ -64,10 +60,9 @@ final class TrainingStudentTests: XCTestCase {
         let data = try TrainingFixtures.stepByStepData(count: 16)
         let student = try TrainingFixtures.student(data, dropout: 0)
         func gradients(accumulation: Int) throws -> (StepLoss, [[Float]]) {
-            let trainer = try Trainer(student: student, data: data, validation: [], kind: .equation,
-                                      config: TrainerConfig(steps: 1, batchSize: 16 / accumulation, gradientAccumulation: accumulation))
+            let trainer = try TrainingFixtures.trainer(student, data, validation: [], config: TrainerConfig(steps: 1, batchSize: 16 / accumulation, gradientAccumulation: accumulation))
             student.trainableParameters().forEach { $0.1.grad = nil }
-            let loss = try trainer.loss(items: Array(0..<16), backward: true)
+            let loss = try trainer.loss(draws: TrainingFixtures.draws(16), backward: true)
             let grads = student.trainableParameters().map { $0.1.grad?.scalars ?? [] }
             student.trainableParameters().forEach { $0.1.grad = nil }
             return (loss, grads)
@@ -91,11 +86,11 @@ final class TrainingStudentTests: XCTestCase {
     func testBatchedGenerationEqualsOneByOne() throws {
         let data = try TrainingFixtures.stepByStepData(count: 6)
         let student = try TrainingFixtures.student(data, dropout: 0)
-        let sources = data.items.map(\.label.source)
+        let sources = TrainingFixtures.pairs(data, .label).map(\.source)
         let batched = try student.generate(sources, maxNewTokens: 12, cancel: nil)
         let single = try sources.map { try student.generate([$0], maxNewTokens: 12, cancel: nil)[0] }
         XCTAssertEqual(batched, single)
-        let flag = Distill.CancellationFlag()
+        let flag = CancellationFlag()
         flag.cancel()
         XCTAssertThrowsError(try student.generate(sources, maxNewTokens: 12, cancel: flag)) {
             XCTAssertEqual($0 as? TrainingError, .cancelled)
@@ -114,10 +109,10 @@ final class TrainingStudentTests: XCTestCase {
         let loaded = try T5Student(huggingFace: folder)
         XCTAssertEqual(loaded.model.config, student.model.config)
         XCTAssertTrue(TrainingFixtures.weights(loaded) == TrainingFixtures.weights(student), "the same weights")
-        let pair = data.items[3].rationale!
+        let pair = TrainingFixtures.pairs(data, .rationale)[3]
         XCTAssertEqual(try loaded.encode(pair, maxSourceTokens: 512, maxTargetTokens: 256),
                        try student.encode(pair, maxSourceTokens: 512, maxTargetTokens: 256), "the tokenizer.json round-trips")
-        let sources = data.items.map(\.label.source)
+        let sources = TrainingFixtures.pairs(data, .label).map(\.source)
         XCTAssertEqual(try loaded.generate(sources, maxNewTokens: 8, cancel: nil),
                        try student.generate(sources, maxNewTokens: 8, cancel: nil))
 

@@ -2,6 +2,7 @@
 // split a multi-byte character, cancellation, the token limit, and the chat templates.
 import Foundation
 import Models
+import Tensor
 import XCTest
 
 final class GenerationTests: XCTestCase {

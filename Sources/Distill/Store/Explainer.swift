@@ -3,6 +3,7 @@
 // calls reach the teacher, and each is stored as it completes. Progress goes to a callback and a
 // cancellation flag is checked between calls, so an interrupted run resumes where it stopped.
 import Foundation
+import Tensor
 
 /// Where a run stands, reported after every completed call.
 public struct ExplainProgress: Hashable, Sendable, CustomStringConvertible {
@@ -18,29 +19,6 @@ public struct ExplainProgress: Hashable, Sendable, CustomStringConvertible {
     public var failures: Int
 
     public var description: String { "\(done)/\(total) hits=\(hits) misses=\(misses) failures=\(failures)" }
-}
-
-/// A flag that asks a run to stop; set from another thread (an interrupt, a signal handler).
-public final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
-
-    /// Creates an unset flag.
-    public init() {}
-
-    /// Whether a stop was asked for.
-    public var isCancelled: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return cancelled
-    }
-
-    /// Asks the run to stop: no new call starts, and calls in flight are abandoned (not stored).
-    public func cancel() {
-        lock.lock()
-        cancelled = true
-        lock.unlock()
-    }
 }
 
 /// What can stop a run.

@@ -6,6 +6,7 @@
 // resumes where it stopped, and never re-runs a finished cell), and aggregates the records into
 // mean ± standard deviation per method and fraction, exported as CSV and JSON.
 import Foundation
+import Tensor
 
 /// One point of a sweep's grid.
 public struct SweepCell: Hashable, Sendable, Codable, CustomStringConvertible {
@@ -40,16 +41,20 @@ public struct SweepRecord: Hashable, Sendable, Codable {
     public var seconds: Double
     /// Why training stopped ("finished", "early-stop").
     public var stopReason: String
+    /// The SHA-256 of the mixture the cell trained on (its manifest's hash), naming the exact
+    /// data; nil in journals written before mixtures.
+    public var data: String?
 
     /// Creates a record.
     public init(cell: SweepCell, accuracy: Double, trainExamples: Int, steps: Int, seconds: Double,
-                stopReason: String = "finished") {
+                stopReason: String = "finished", data: String? = nil) {
         self.cell = cell
         self.accuracy = accuracy
         self.trainExamples = trainExamples
         self.steps = steps
         self.seconds = seconds
         self.stopReason = stopReason
+        self.data = data
     }
 }
 
@@ -137,14 +142,14 @@ public struct Sweep: Sendable {
     /// - Throws: `SweepError.badJournal`, file errors, or what `body` throws.
     public func run(journal: URL?, cancel: CancellationFlag? = nil,
                     progress: (SweepRecord, _ done: Int, _ total: Int) -> Void = { _, _, _ in },
-                    body: (SweepCell) throws -> SweepRecord) throws -> SweepResult {
+                    body: (_ cell: SweepCell, _ methodIndex: Int) throws -> SweepRecord) throws -> SweepResult {
         var done: [SweepCell: SweepRecord] = [:]
         if let journal { for record in try SweepJournal.read(journal) { done[record.cell] = record } }
         let grid = cells
         var finished = grid.filter { done[$0] != nil }.count
         for cell in grid where done[cell] == nil {
             if cancel?.isCancelled == true { break }
-            var record = try body(cell)
+            var record = try body(cell, methods.firstIndex(of: cell.method) ?? 0)
             record.cell = cell
             if let journal { try SweepJournal.append(record, to: journal) }
             done[cell] = record
@@ -187,13 +192,14 @@ public struct SweepResult: Sendable, Codable {
         }
     }
 
-    /// One line per record: method, fraction, seed, accuracy, train examples, steps, seconds, stop reason.
+    /// One line per record: method, fraction, seed, accuracy, train examples, steps, seconds, stop
+    /// reason, and the hash of the data the cell trained on.
     public var recordsCSV: String {
-        var lines = ["method,fraction,seed,accuracy,train_examples,steps,seconds,stop_reason"]
+        var lines = ["method,fraction,seed,accuracy,train_examples,steps,seconds,stop_reason,data"]
         for r in records {
             lines.append([SweepFormat.csvField(r.cell.method), SweepFormat.number(r.cell.fraction), "\(r.cell.seed)",
                           SweepFormat.fixed(r.accuracy, 4), "\(r.trainExamples)", "\(r.steps)",
-                          SweepFormat.fixed(r.seconds, 1), SweepFormat.csvField(r.stopReason)].joined(separator: ","))
+                          SweepFormat.fixed(r.seconds, 1), SweepFormat.csvField(r.stopReason), r.data ?? ""].joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -158,7 +158,7 @@ public final class GGUFTeacher: Teacher, @unchecked Sendable {
         let parameters = GenerationParameters(
             maxTokens: sampling.maxTokens, temperature: Float(sampling.temperature), topK: sampling.topK,
             topP: Float(sampling.topP), seed: sampling.seed &+ UInt64(max(0, sample)), stop: stops(for: prompt))
-        let flag = Models.CancellationFlag()
+        let flag = CancellationFlag()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<String, Error>) in
                 queue.async { [self] in
@@ -181,7 +181,7 @@ public final class GGUFTeacher: Teacher, @unchecked Sendable {
     ///   - parameters: Sampling and limits.
     ///   - cancel: Checked at every token.
     /// - Throws: `CancellationError` when cancelled, `LlamaError` for a prompt the model cannot take.
-    public func complete(_ text: String, parameters: GenerationParameters, cancel: Models.CancellationFlag? = nil) throws -> String {
+    public func complete(_ text: String, parameters: GenerationParameters, cancel: CancellationFlag? = nil) throws -> String {
         model.threads = QuantMatmul.defaultThreads
         let result = try generator.generate(prompt: text, parameters: parameters, cancel: cancel)
         if result.finishReason == .cancelled { throw CancellationError() }

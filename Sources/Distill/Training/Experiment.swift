@@ -1,8 +1,10 @@
-// An experiment: one task, one kind of student, one trainer configuration, run for any recipe,
-// data fraction and seed — train on the subsample, evaluate on the test split. The command line
-// (`stepwise train`, `stepwise sweep`) and the cell language's `sweep` share it, so a figure made
-// in a notebook and one made in a script come from the same code.
+// An experiment: one task, one kind of student, one trainer configuration, run for any method,
+// data fraction and seed: subsample → prepare the streams → train → evaluate on the test split.
+// The command line (`stepwise train`, `stepwise sweep`) and the cell language (`train`, `sweep`)
+// all run through it, so a figure made in a notebook and one made in a script come from the same
+// code.
 import Foundation
+import Tensor
 
 /// A task's splits and the teacher whose outputs the recipes read.
 public struct ExperimentTask {
@@ -30,6 +32,10 @@ public struct ExperimentTask {
         self.explain = explain
     }
 
+    /// The seed every carved validation split is drawn with, whatever the run's seed: the
+    /// validation examples belong to the task, so every run and every entry point sees the same.
+    public static let validationSeed: UInt64 = 0
+
     /// The synthetic classroom task with its program teacher. Train, validation and test problems
     /// come from seeds 1, 2 and 3, so every run of every recipe sees the same problems.
     /// - Parameters:
@@ -56,8 +62,9 @@ public struct ExperimentTask {
         let dataset = try task.load(from: directory)
         var train = try dataset.split("train"), valid = dataset[split: "valid"]
         let test = try dataset.split("test")
-        if valid.isEmpty {
-            let carved = try dataset.carvingValidation(fraction: validFraction, seed: 0, from: "train", into: "carved")
+        if valid.isEmpty && validFraction > 0 {
+            let carved = try dataset.carvingValidation(fraction: validFraction, seed: ExperimentTask.validationSeed,
+                                                       from: "train", into: "carved")
             train = carved[split: "train"]
             valid = carved[split: "carved"]
         }
@@ -67,7 +74,35 @@ public struct ExperimentTask {
     }
 }
 
-/// A task, a student factory and trainer settings, ready to run any recipe at any fraction and seed.
+/// A method under the name records and tables show it ("finetune", "stepByStep(alpha: 0.3)").
+public struct ExperimentMethod: Sendable {
+    /// The name in sweep cells, journals and tables.
+    public var name: String
+    /// What the method trains on: a recipe's streams over the task, or a mixture given whole.
+    public var source: Source
+
+    /// What a method trains on.
+    public enum Source: Sendable {
+        /// A recipe, applied to each run's subsample of the task's training split.
+        case recipe(Recipe)
+        /// A mixture, trained on as it is (fractions do not apply).
+        case mixture(Mixture)
+    }
+
+    /// A recipe under a name (default: its method's name).
+    public static func recipe(_ recipe: Recipe, name: String? = nil) -> ExperimentMethod {
+        ExperimentMethod(name: name ?? recipe.method.rawValue, source: .recipe(recipe))
+    }
+
+    /// A mixture under a name.
+    public static func mixture(_ mixture: Mixture, name: String = "mixture") -> ExperimentMethod {
+        ExperimentMethod(name: name, source: .mixture(mixture))
+    }
+}
+
+/// A task, a student factory and trainer settings, ready to run any method at any fraction and
+/// seed. The one path from data to a scored student: `stepwise train`, `stepwise sweep`, and the
+/// `train` and `sweep` builtins all run through `run` (and `sweep`), none assembles the steps itself.
 public struct Experiment {
     /// The data and teacher.
     public var task: ExperimentTask
@@ -79,17 +114,23 @@ public struct Experiment {
     public var testLimit: Int?
     /// Generate each test example's rationale into the evaluation rows.
     public var testRationales: Bool
+    /// Score test and validation examples by rank classification (tasks with options).
+    public var rankClassification: Bool
+    /// How test and validation sources are made (the label prefix unless told).
+    public var evaluationTemplate = Recipe.template(.label)
     /// Builds a fresh student for a run from the run's training texts and seed.
     public var makeStudent: (_ texts: [String], _ seed: UInt64) throws -> Student
 
     /// Creates an experiment.
     public init(task: ExperimentTask, config: TrainerConfig, maskNumbers: Bool, testLimit: Int? = nil,
-                testRationales: Bool = false, makeStudent: @escaping (_ texts: [String], _ seed: UInt64) throws -> Student) {
+                testRationales: Bool = false, rankClassification: Bool = false,
+                makeStudent: @escaping (_ texts: [String], _ seed: UInt64) throws -> Student) {
         self.task = task
         self.config = config
         self.maskNumbers = maskNumbers
         self.testLimit = testLimit
         self.testRationales = testRationales
+        self.rankClassification = rankClassification
         self.makeStudent = makeStudent
     }
 
@@ -97,13 +138,15 @@ public struct Experiment {
     public struct Outcome {
         /// The trained student (at its best or last step, as the trainer left it).
         public var student: Student
-        /// What the recipe kept and dropped.
-        public var report: RecipeReport
+        /// What the recipe kept and dropped (nil for a mixture given whole).
+        public var report: RecipeReport?
+        /// The mixture's manifest: streams, sizes, rates, seed and data hash.
+        public var manifest: MixtureManifest
         /// Examples in the training subsample.
         public var trainExamples: Int
         /// The training run.
         public var training: TrainingResult
-        /// The test evaluation; nil when training was cancelled.
+        /// The test evaluation; nil when training was cancelled or the task has no test split.
         public var evaluation: Evaluation?
         /// Wall time of the whole run (recipe, training, evaluation), in seconds.
         public var seconds: Double
@@ -111,83 +154,99 @@ public struct Experiment {
 
     /// Events of a run, for progress displays.
     public enum Event {
-        /// The recipe is prepared and the student built.
-        case prepared(report: RecipeReport, student: String, trainExamples: Int)
+        /// The data is prepared, the student built and the trainer ready for `totalSteps` steps.
+        case prepared(report: RecipeReport?, manifest: MixtureManifest, student: String, trainExamples: Int, totalSteps: Int)
+        /// Training continues from a checkpoint at this step.
+        case resumed(step: Int)
         /// A trainer event.
         case training(TrainingEvent)
         /// Test evaluation progress: done of total.
         case testing(done: Int, total: Int)
     }
 
-    /// Trains a fresh student with `recipe` on `fraction` of the training split (subsampled with
-    /// `seed`) and scores it on the test split.
+    /// How this experiment scores examples of its task.
+    public func evaluationSettings(withRationales: Bool) -> EvaluationSettings {
+        EvaluationSettings(kind: task.kind, maskNumbers: maskNumbers, batchSize: config.evalBatchSize,
+                           maxNewTokens: config.maxNewTokens, withRationales: withRationales,
+                           maxRationaleTokens: config.maxRationaleTokens, rankClassification: rankClassification,
+                           template: evaluationTemplate)
+    }
+
+    /// Trains a student with `method` on `fraction` of the training split (subsampled with
+    /// `seed`) and scores it on the test split: split → train → evaluate.
     /// - Parameters:
-    ///   - recipe: The method; the experiment's masking replaces the recipe's.
-    ///   - fraction: The share of the training split, in (0, 1].
-    ///   - seed: The seed of the subsample, the student's initial weights and the batch order.
+    ///   - method: The method; the experiment's masking replaces a recipe's.
+    ///   - fraction: The share of the training split, in (0, 1] (recipes only).
+    ///   - seed: The seed of the subsample, the student's initial weights, the draw order and dropout.
+    ///   - student: Train this student instead of a fresh one from `makeStudent`.
+    ///   - resume: A checkpoint folder to continue from.
     ///   - cancel: Stops training at the last completed step, and skips the test evaluation.
     ///   - onEvent: Progress.
     /// - Throws: `DatasetError`, `TrainingError`, or the teacher's and student's errors.
-    public func run(recipe: Recipe, fraction: Double, seed: UInt64, cancel: CancellationFlag? = nil,
-                    onEvent: ((Event) -> Void)? = nil) throws -> Outcome {
+    public func run(_ method: ExperimentMethod, fraction: Double = 1, seed: UInt64, student given: Student? = nil,
+                    resume: URL? = nil, cancel: CancellationFlag? = nil, onEvent: ((Event) -> Void)? = nil) throws -> Outcome {
         let started = Date()
-        var recipe = recipe
-        recipe.maskNumbers = maskNumbers
-        let train = try Dataset.subsample(task.train, fraction: fraction, seed: seed)
-        let outputs = recipe.needsTeacher ? try task.explain(train) : []
-        let data = try recipe.prepare(train, teacher: outputs, kind: task.kind)
-        let student = try makeStudent(data.texts, seed)
-        onEvent?(.prepared(report: data.report, student: student.summary, trainExamples: train.count))
+        let mixture: Mixture, report: RecipeReport?, trainExamples: Int
+        switch method.source {
+        case .recipe(var recipe):
+            recipe.maskNumbers = maskNumbers
+            let train = try Dataset.subsample(task.train, fraction: fraction, seed: seed)
+            let outputs = recipe.needsTeacher ? try task.explain(train) : []
+            let data = try recipe.prepare(train, teacher: outputs, kind: task.kind, maxRationaleTokens: config.maxRationaleTokens)
+            (mixture, report, trainExamples) = (data.mixture, data.report, train.count)
+        case .mixture(let given):
+            guard fraction == 1 else {
+                throw TrainingError.invalidSetting("a mixture is trained on whole; fraction \(fraction) applies only to recipes")
+            }
+            (mixture, report, trainExamples) = (given, nil, given.components.reduce(0) { $0 + $1.examples.count })
+        }
+        let student = try given ?? makeStudent(mixture.texts, seed)
         var settings = config
         settings.seed = seed
-        let trainer = try Trainer(student: student, data: data, validation: task.valid, kind: task.kind, config: settings)
+        let trainer = try Trainer(student: student, mixture: mixture, validation: task.valid,
+                                  evaluation: evaluationSettings(withRationales: false), config: settings)
+        onEvent?(.prepared(report: report, manifest: trainer.manifest, student: student.summary, trainExamples: trainExamples,
+                           totalSteps: trainer.totalSteps))
+        if let resume {
+            try trainer.resume(from: resume)
+            onEvent?(.resumed(step: trainer.state.step))
+        }
         let training = try trainer.train(cancel: cancel) { onEvent?(.training($0)) }
         var evaluation: Evaluation?
-        if training.stopReason != .cancelled {
+        if training.stopReason != .cancelled, !task.test.isEmpty {
             let test = Array(task.test.prefix(testLimit ?? task.test.count))
-            let evaluationSettings = EvaluationSettings(kind: task.kind, maskNumbers: maskNumbers, batchSize: config.evalBatchSize,
-                                                        maxNewTokens: config.maxNewTokens, withRationales: testRationales,
-                                                        maxRationaleTokens: config.maxRationaleTokens)
-            evaluation = try StudentEvaluator.evaluate(student, on: test, settings: evaluationSettings, cancel: cancel) {
-                onEvent?(.testing(done: $0, total: $1))
-            }
+            evaluation = try StudentEvaluator.evaluate(student, on: test, settings: evaluationSettings(withRationales: testRationales),
+                                                       cancel: cancel) { onEvent?(.testing(done: $0, total: $1)) }
         }
-        return Outcome(student: student, report: data.report, trainExamples: train.count, training: training,
-                       evaluation: evaluation, seconds: Date().timeIntervalSince(started))
+        return Outcome(student: student, report: report, manifest: trainer.manifest, trainExamples: trainExamples,
+                       training: training, evaluation: evaluation, seconds: Date().timeIntervalSince(started))
     }
 
-    /// Runs every cell of `sweep` that its journal does not hold yet; method names resolve
-    /// through `recipes` (default: the three methods with `alpha` 0.5 and no agreement filter).
+    /// Runs every cell of `sweep` that its journal does not hold yet. The grid's method names are
+    /// the names of `methods`, in the same order.
     /// - Parameters:
     ///   - sweep: The grid.
-    ///   - recipes: The recipe of each method name in the grid.
+    ///   - methods: One method per name in the grid.
     ///   - journal: Where finished cells are recorded as they finish; a re-run resumes from it.
     ///   - cancel: Stops the current cell (which is not recorded) and the sweep.
     ///   - onEvent: Progress of the current cell.
     ///   - onRecord: Called when a cell finishes, with cells done and total.
-    /// - Throws: `TrainingError.invalidSetting` for a method without a recipe, `.cancelled` when
-    ///   interrupted mid-cell, or a run's error.
-    public func sweep(_ sweep: Sweep, recipes: [String: Recipe] = Experiment.standardRecipes, journal: URL?,
-                      cancel: CancellationFlag? = nil, onEvent: ((SweepCell, Event) -> Void)? = nil,
+    /// - Throws: `TrainingError.invalidSetting` when the grid and the methods disagree,
+    ///   `.cancelled` when interrupted mid-cell, or a run's error.
+    public func sweep(_ sweep: Sweep, methods: [ExperimentMethod], journal: URL?, cancel: CancellationFlag? = nil,
+                      onEvent: ((SweepCell, Event) -> Void)? = nil,
                       onRecord: ((SweepRecord, Int, Int) -> Void)? = nil) throws -> SweepResult {
-        for method in sweep.methods where recipes[method] == nil {
-            throw TrainingError.invalidSetting("the sweep has no recipe for '\(method)'; known: \(recipes.keys.sorted().joined(separator: ", "))")
+        guard sweep.methods == methods.map(\.name) else {
+            throw TrainingError.invalidSetting("the sweep's methods (\(sweep.methods.joined(separator: ", "))) are not the methods given (\(methods.map(\.name).joined(separator: ", ")))")
         }
-        return try sweep.run(journal: journal, cancel: cancel, progress: { onRecord?($0, $1, $2) }) { cell in
-            let outcome = try run(recipe: recipes[cell.method]!, fraction: cell.fraction, seed: cell.seed, cancel: cancel) {
+        return try sweep.run(journal: journal, cancel: cancel, progress: { onRecord?($0, $1, $2) }) { cell, methodIndex in
+            let outcome = try run(methods[methodIndex], fraction: cell.fraction, seed: cell.seed, cancel: cancel) {
                 onEvent?(cell, $0)
             }
             guard let evaluation = outcome.evaluation else { throw TrainingError.cancelled }
             return SweepRecord(cell: cell, accuracy: evaluation.accuracy, trainExamples: outcome.trainExamples,
                                steps: outcome.training.steps, seconds: outcome.seconds,
-                               stopReason: outcome.training.stopReason.rawValue)
+                               stopReason: outcome.training.stopReason.rawValue, data: outcome.manifest.hash)
         }
     }
-
-    /// The three methods under their names: finetune, distill, step-by-step (alpha 0.5).
-    public static let standardRecipes: [String: Recipe] = [
-        TrainingMethod.finetune.rawValue: .finetune(),
-        TrainingMethod.distill.rawValue: .distill(),
-        TrainingMethod.stepByStep.rawValue: .stepByStep(),
-    ]
 }

@@ -111,26 +111,25 @@ public final class LlamaLoRAStudent: Student {
         var target = tokenizer.encode(" " + pair.target, parseSpecial: false) + [endTokenID]
         if target.count > maxTargetTokens { target = Array(target.prefix(maxTargetTokens)) }
         guard !source.isEmpty else { throw TrainingError.invalidSetting("the source of \(pair.exampleID) gives no tokens") }
-        return EncodedPair(task: pair.task, source: source, target: target)
+        return EncodedPair(source: source, target: target)
     }
 
-    public func loss(_ batch: [EncodedPair]) throws -> Tensor {
-        guard !batch.isEmpty else { throw TrainingError.noTrainingData("an empty batch") }
-        let length = batch.map(\.length).max() ?? 0
+    public func targetTokenLosses(_ pairs: [EncodedPair], packLength: Int?) throws -> Tensor {
+        guard !pairs.isEmpty else { throw TrainingError.noTrainingData("an empty batch") }
+        let length = pairs.map(\.length).max() ?? 0
         guard length <= model.config.contextLength else {
             throw TrainingError.invalidSetting("a pair of \(length) tokens exceeds the model's context of \(model.config.contextLength)")
         }
-        guard batch.contains(where: { !$0.target.isEmpty }) else { throw TrainingError.noTrainingData("no batch pair has target tokens") }
-        let pad = tokenizer.eosTokenID ?? endTokenID
-        // Right padding: with causal attention no real position sees a pad, and pads carry no label.
-        var ids: [[Int]] = [], labels: [[Int]] = []
-        for pair in batch {
-            let padding = length - pair.length
-            ids.append(pair.source + pair.target + Array(repeating: pad, count: padding))
-            labels.append(Array(repeating: -100, count: pair.source.count) + pair.target + Array(repeating: -100, count: padding))
+        if let packLength, packLength > model.config.contextLength {
+            throw TrainingError.invalidSetting("pack: \(packLength) exceeds the model's context of \(model.config.contextLength)")
         }
-        return try model.causalLMLoss(ids: ids, labels: labels)
+        guard pairs.allSatisfy({ !$0.target.isEmpty }) else { throw TrainingError.noTrainingData("a pair has no target tokens") }
+        // Right padding: with causal attention no real position sees a pad, and pads carry no label.
+        return try model.targetTokenLosses(pairs: pairs.map { (prompt: $0.source, target: $0.target) }, packLength: packLength,
+                                           padTokenId: tokenizer.eosTokenID ?? endTokenID)
     }
+
+    public var packsSourceWithTarget: Bool { true }
 
     public func generate(_ sources: [String], maxNewTokens: Int, cancel: CancellationFlag?) throws -> [String] {
         guard maxNewTokens >= 0 else { throw TrainingError.invalidSetting("maxNewTokens must not be negative, got \(maxNewTokens)") }

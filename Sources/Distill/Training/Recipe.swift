@@ -80,26 +80,36 @@ public struct Recipe: Hashable, Sendable {
         }
     }
 
-    /// The source text of an input for a task: the task's prefix, then the (masked) input.
+    /// The source text of an input for one of step-by-step's tasks: the task's prefix, then the
+    /// (masked) input.
     public static func source(_ input: String, task: StudentTask) -> String { task.prefix + input }
 
-    /// Makes the training items of examples.
+    /// The template of each of step-by-step's streams.
+    public static func template(_ task: StudentTask) -> PromptTemplate {
+        .prefix(task.prefix, name: task.rawValue, target: task == .label ? "{label}" : "{rationale}")
+    }
+
+    /// Makes the recipe's streams from examples: one label stream (gold or teacher labels), and
+    /// for step-by-step a rationale stream over the same inputs, weighted `alpha` and
+    /// `1 - alpha` per stream: exactly the paper's loss. A stream with weight 0 is left out.
     /// - Parameters:
     ///   - examples: The training examples, with gold labels.
     ///   - teacher: The teacher's outputs, aligned by example id (any order; extra outputs are
     ///     ignored). Needed for distillation and step-by-step, ignored by fine-tuning.
     ///   - kind: How the task compares labels (for the agreement filter).
-    /// - Returns: One item per kept example, and a report of what was dropped and why.
+    ///   - maxRationaleTokens: The rationale stream's target length (nil: the trainer's).
+    /// - Returns: The mixture, and a report of what was dropped and why.
     /// - Throws: `TrainingError.invalidSetting` for a bad alpha or missing teacher outputs, and
     ///   `TrainingError.noTrainingData` when nothing is left.
-    public func prepare(_ examples: [Example], teacher: [TeacherOutput] = [], kind: LabelKind) throws -> TrainingData {
+    public func prepare(_ examples: [Example], teacher: [TeacherOutput] = [], kind: LabelKind,
+                        maxRationaleTokens: Int? = nil) throws -> PreparedData {
         try validate()
         var byID: [ExampleID: TeacherOutput] = [:]
         for output in teacher where byID[output.example.id] == nil { byID[output.example.id] = output }
         if needsTeacher, let missing = examples.first(where: { byID[$0.id] == nil }) {
             throw TrainingError.invalidSetting("the \(method.rawValue) recipe needs a teacher output for every training example; \(missing.id) has none")
         }
-        var items: [TrainingItem] = []
+        var labels: [TrainingPair] = [], rationales: [TrainingPair] = []
         var report = RecipeReport(examples: examples.count)
         for example in examples {
             let output = byID[example.id]
@@ -138,41 +148,31 @@ public struct Recipe: Hashable, Sendable {
                     report.rationalesDroppedUnparseable += 1
                 }
             }
-            let labelPair = TrainingPair(exampleID: example.id, task: .label, source: Recipe.source(input, task: .label), target: label)
-            let rationalePair = rationale.map {
-                TrainingPair(exampleID: example.id, task: .rationale, source: Recipe.source(input, task: .rationale), target: $0)
+            labels.append(TrainingPair(exampleID: example.id, source: Recipe.source(input, task: .label), target: label))
+            if let rationale {
+                rationales.append(TrainingPair(exampleID: example.id, source: Recipe.source(input, task: .rationale), target: rationale))
             }
-            items.append(TrainingItem(exampleID: example.id, label: labelPair, rationale: rationalePair, mask: mask))
         }
-        report.kept = items.count
-        report.rationales = items.filter { $0.rationale != nil }.count
-        guard !items.isEmpty else {
+        report.kept = labels.count
+        report.rationales = rationales.count
+        guard !labels.isEmpty else {
             throw TrainingError.noTrainingData("all \(examples.count) examples were dropped (\(report.droppedSummary))")
         }
-        if method == .stepByStep && report.rationales == 0 && alpha < 1 {
+        if method == .stepByStep && rationales.isEmpty && alpha < 1 {
             throw TrainingError.noTrainingData("step-by-step has no rationale left to train on (\(report.droppedSummary))")
         }
-        return TrainingData(recipe: self, items: items, report: report)
-    }
-}
-
-/// One training example as the trainer sees it: its label pair and, for step-by-step, its rationale pair.
-public struct TrainingItem: Hashable, Sendable {
-    /// The example.
-    public var exampleID: ExampleID
-    /// input → label, with the label prefix.
-    public var label: TrainingPair
-    /// input → rationale, with the rationale prefix; nil outside step-by-step or when filtered out.
-    public var rationale: TrainingPair?
-    /// The number mask of the example, when numbers are masked.
-    public var mask: NumberMask?
-
-    /// Creates an item.
-    public init(exampleID: ExampleID, label: TrainingPair, rationale: TrainingPair?, mask: NumberMask?) {
-        self.exampleID = exampleID
-        self.label = label
-        self.rationale = rationale
-        self.mask = mask
+        // Both streams read the same inputs, so a batch trains both tasks on the same examples.
+        var streams: [TaskStream] = []
+        if labelWeight > 0 {
+            streams.append(TaskStream(name: StudentTask.label.rawValue, pairs: labels, template: Recipe.template(.label),
+                                      weight: labelWeight, inputs: "examples"))
+        }
+        if method == .stepByStep, alpha < 1 {
+            streams.append(TaskStream(name: StudentTask.rationale.rawValue, pairs: rationales, template: Recipe.template(.rationale),
+                                      weight: 1 - alpha, inputs: "examples", maxTargetTokens: maxRationaleTokens))
+        }
+        let mixture = try Mixture(streams, normalisation: .perStream)
+        return PreparedData(recipe: self, mixture: mixture, report: report)
     }
 }
 
@@ -214,26 +214,22 @@ public struct RecipeReport: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The items a recipe made, ready for the trainer.
-public struct TrainingData: Sendable {
-    /// The recipe that made them.
+/// The mixture a recipe made, and what it kept and dropped.
+public struct PreparedData: Sendable {
+    /// The recipe that made it.
     public var recipe: Recipe
-    /// One item per kept example, in the examples' order.
-    public var items: [TrainingItem]
+    /// The recipe's streams.
+    public var mixture: Mixture
     /// What was dropped and why.
     public var report: RecipeReport
 
-    /// Creates training data.
-    public init(recipe: Recipe, items: [TrainingItem], report: RecipeReport) {
+    /// Creates prepared data.
+    public init(recipe: Recipe, mixture: Mixture, report: RecipeReport) {
         self.recipe = recipe
-        self.items = items
+        self.mixture = mixture
         self.report = report
     }
 
     /// Every source and target text, for training a vocabulary from scratch.
-    public var texts: [String] {
-        items.flatMap { item in
-            [item.label.source, item.label.target] + (item.rationale.map { [$0.source, $0.target] } ?? [])
-        }
-    }
+    public var texts: [String] { mixture.texts }
 }

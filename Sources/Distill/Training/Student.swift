@@ -5,12 +5,14 @@
 import Foundation
 import Tensor
 
-/// Which of the student's tasks a pair trains: the label, or (step-by-step) the rationale.
+/// The two tasks of distilling step-by-step, and the prefixes that mark them in the source text,
+/// as the paper's code writes them. The recipe builds one stream for each; the evaluator and
+/// `student.generate(task:)` use the prefixes to ask for one or the other.
 public enum StudentTask: String, Hashable, Sendable, Codable, CaseIterable {
     case label
     case rationale
 
-    /// The prefix that marks the task in the source text, as the paper's code does.
+    /// The prefix that marks the task in the source text.
     public var prefix: String {
         switch self {
         case .label: return "label: "
@@ -19,21 +21,19 @@ public enum StudentTask: String, Hashable, Sendable, Codable, CaseIterable {
     }
 }
 
-/// One training pair in text: the source (task prefix and input) and the target to produce.
+/// One training pair in text: the source (prompt, prefix or template included) and the target
+/// to produce.
 public struct TrainingPair: Hashable, Sendable {
     /// The example the pair comes from.
     public var exampleID: ExampleID
-    /// Which task this pair trains.
-    public var task: StudentTask
-    /// The source text, prefix included.
+    /// The source text, prefix or template included.
     public var source: String
     /// The target text, without end-of-sequence marks (the student adds its own).
     public var target: String
 
     /// Creates a pair.
-    public init(exampleID: ExampleID, task: StudentTask, source: String, target: String) {
+    public init(exampleID: ExampleID, source: String, target: String) {
         self.exampleID = exampleID
-        self.task = task
         self.source = source
         self.target = target
     }
@@ -41,16 +41,16 @@ public struct TrainingPair: Hashable, Sendable {
 
 /// A pair as token ids, truncated to the trainer's limits, with its end-of-sequence mark.
 public struct EncodedPair: Hashable, Sendable {
-    /// The pair it encodes.
-    public var task: StudentTask
+    /// The index of the stream the pair belongs to, in its mixture (0 outside a mixture).
+    public var stream: Int
     /// Source token ids.
     public var source: [Int]
     /// Target token ids, ending with the student's end-of-sequence token unless truncated.
     public var target: [Int]
 
     /// Creates an encoded pair.
-    public init(task: StudentTask, source: [Int], target: [Int]) {
-        self.task = task
+    public init(stream: Int = 0, source: [Int], target: [Int]) {
+        self.stream = stream
         self.source = source
         self.target = target
     }
@@ -74,9 +74,17 @@ public protocol Student: AnyObject {
     /// (end-of-sequence included).
     /// - Throws: An error naming the text when it cannot be tokenized.
     func encode(_ pair: TrainingPair, maxSourceTokens: Int, maxTargetTokens: Int) throws -> EncodedPair
-    /// The mean cross-entropy over the target tokens of a batch (padding ignored), as a scalar
-    /// tensor with a graph back to `trainableParameters()`.
-    func loss(_ batch: [EncodedPair]) throws -> Tensor
+    /// The cross-entropy of every target token of `pairs`, as one 1-D tensor with a graph back to
+    /// `trainableParameters()`: pair by pair, token by token, so entry k belongs to the same
+    /// token whatever the layout. `packLength` nil pads each pair to the batch's longest;
+    /// a length L packs several pairs into rows of L tokens (attention and positions kept
+    /// within each pair), which changes the cost but not the values.
+    /// - Throws: `TrainingError.invalidSetting` for an empty batch or a pair longer than
+    ///   `packLength` or the model's context.
+    func targetTokenLosses(_ pairs: [EncodedPair], packLength: Int?) throws -> Tensor
+    /// Whether a pair's source and target share one packed row (a decoder-only model), so that
+    /// both together must fit `packLength`; an encoder-decoder packs each side in its own row.
+    var packsSourceWithTarget: Bool { get }
     /// Greedy continuations of `sources` (prefix included), without the end-of-sequence mark,
     /// at most `maxNewTokens` tokens each. Checks `cancel` between tokens and throws
     /// `TrainingError.cancelled` when it is set.
@@ -101,6 +109,44 @@ extension Student {
     /// The default does nothing, which fits a student without randomness; a student with dropout
     /// implements it (`T5Student` does).
     public func reseedRandomness(_ seed: UInt64) {}
+}
+
+extension Student {
+    /// The summed log-likelihood of each target given its source, with the student's end token
+    /// counted as part of the target (as training sees it) and no length normalisation, as FLAN's
+    /// rank classification scores options. Pairs are scored `batchSize` at a time, without
+    /// gradients and with dropout off.
+    /// - Parameters:
+    ///   - pairs: (source, target) texts; the source carries its prefix or template.
+    ///   - maxSourceTokens: Sources are cut to this many tokens, as in training.
+    ///   - batchSize: Pairs per forward pass.
+    ///   - cancel: Checked between batches.
+    /// - Returns: One log-likelihood (≤ 0) per pair, in order.
+    /// - Throws: `TrainingError.cancelled`, or the student's encoding errors.
+    public func logLikelihoods(_ pairs: [(source: String, target: String)], maxSourceTokens: Int = 512, batchSize: Int = 32,
+                               cancel: CancellationFlag? = nil) throws -> [Double] {
+        guard batchSize >= 1 else { throw TrainingError.invalidSetting("the scoring batch size must be at least 1, got \(batchSize)") }
+        setTraining(false)
+        let encoded = try pairs.enumerated().map { index, pair in
+            try encode(TrainingPair(exampleID: ExampleID(split: "score", index: index), source: pair.source, target: pair.target),
+                       maxSourceTokens: maxSourceTokens, maxTargetTokens: Int(Int32.max))
+        }
+        var scores: [Double] = []
+        scores.reserveCapacity(pairs.count)
+        for start in stride(from: 0, to: encoded.count, by: batchSize) {
+            if cancel?.isCancelled == true { throw TrainingError.cancelled }
+            let batch = Array(encoded[start..<min(start + batchSize, encoded.count)])
+            let losses = try Tensor.withoutGrad { try targetTokenLosses(batch, packLength: nil) }.scalars
+            var offset = 0
+            for pair in batch {
+                var sum = 0.0
+                for k in offset..<offset + pair.target.count { sum += Double(losses[k]) }
+                scores.append(-sum)
+                offset += pair.target.count
+            }
+        }
+        return scores
+    }
 }
 
 /// What stops training or makes it refuse to start.

@@ -49,7 +49,7 @@ public final class T5Student: Student {
     /// A T5 of a preset size with a fresh byte-level BPE vocabulary learned from `texts`.
     /// - Parameters:
     ///   - size: tiny, mini or small (`T5Config.preset`).
-    ///   - texts: The task's text (sources with their prefixes, and targets); see `TrainingData.texts`.
+    ///   - texts: The task's text (sources with their prefixes, and targets); see `PreparedData.texts`.
     ///   - vocabularySize: The most tokens the vocabulary gets (fewer when the text runs out of pairs).
     ///   - dropout: Dropout rate (0.1 as in T5).
     ///   - seed: Fixes the initial weights.
@@ -134,17 +134,23 @@ public final class T5Student: Student {
         let target = Array((tokenizer.encode(pair.target, parseSpecial: false) + [eos]).prefix(maxTargetTokens))
         let vocabulary = model.config.vocabSize
         if let bad = (source + target).first(where: { $0 < 0 || $0 >= vocabulary }) {
-            throw TrainingError.invalidSetting("token \(bad) of the \(pair.task.rawValue) pair for \(pair.exampleID) is outside the model's vocabulary of \(vocabulary)")
+            throw TrainingError.invalidSetting("token \(bad) of the pair for \(pair.exampleID) is outside the model's vocabulary of \(vocabulary)")
         }
-        return EncodedPair(task: pair.task, source: source, target: target)
+        return EncodedPair(source: source, target: target)
     }
 
-    public func loss(_ batch: [EncodedPair]) throws -> Tensor {
-        guard !batch.isEmpty else { throw TrainingError.invalidSetting("a loss needs at least one pair") }
-        let tensors = try T5Batch(inputs: batch.map(\.source), targets: batch.map(\.target), padTokenId: model.config.padTokenId)
-        guard let labels = tensors.labels else { throw TrainingError.invalidSetting("a loss needs targets") }
-        return try model.loss(inputIds: tensors.inputIds, attentionMask: tensors.attentionMask, labels: labels)
+    public func targetTokenLosses(_ pairs: [EncodedPair], packLength: Int?) throws -> Tensor {
+        guard !pairs.isEmpty else { throw TrainingError.invalidSetting("a loss needs at least one pair") }
+        do {
+            return try model.targetTokenLosses(pairs: pairs.map { (source: $0.source, target: $0.target) }, packLength: packLength)
+        } catch let error as TrainingError {
+            throw error
+        } catch {
+            throw TrainingError.invalidSetting("\(error)")
+        }
     }
+
+    public var packsSourceWithTarget: Bool { false }
 
     public func generate(_ sources: [String], maxNewTokens: Int, cancel: CancellationFlag?) throws -> [String] {
         guard !sources.isEmpty else { return [] }

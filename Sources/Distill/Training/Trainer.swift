@@ -1,40 +1,50 @@
-// One trainer for every recipe and every student family. Each step takes a batch of examples,
-// computes the label loss over their label pairs and (step-by-step) the rationale loss over their
-// rationale pairs, weights them by alpha, back-propagates micro-batch by micro-batch, clips and
-// steps the optimizer. Around the steps: evaluation on validation examples, best weights, early
-// stopping, checkpoints and resume, progress events and cancellation.
+// One trainer for every mixture and every student family. Each step draws a batch from the
+// mixture (examples of its components, each with its pairs in every stream that has one),
+// computes each target token's cross-entropy, weighs it by its stream's weight as the mixture's
+// normalisation says (step-by-step: alpha · label mean + (1 − alpha) · rationale mean), and
+// back-propagates micro-batch by micro-batch; then clips and steps the optimizer. Pairs are padded
+// stream by stream, or packed several to a row when `packLength` is set. Around the steps:
+// evaluation on validation examples, best weights, early stopping, checkpoints and resume,
+// progress events and cancellation.
 import Foundation
 import NN
 import Tensor
 
-/// The losses of one step (or of a set of items), as numbers.
+/// The losses of one step (or of a set of draws), as numbers.
 public struct StepLoss: Hashable, Sendable {
-    /// The minimised loss: `alpha * label + (1 - alpha) * rationale` (the rationale term is 0
-    /// when the items have no rationale pair).
+    /// The minimised loss.
     public var loss: Double
-    /// Mean cross-entropy over the label target tokens.
-    public var labelLoss: Double
-    /// Mean cross-entropy over the rationale target tokens; nil when not computed (no rationale
-    /// pairs, or alpha = 1).
-    public var rationaleLoss: Double?
-    /// Tokens processed (sources and targets).
+    /// Each stream's mean cross-entropy over its target tokens in the batch, for the streams
+    /// that had tokens in it, in the mixture's order.
+    public var streams: [StreamLoss]
+    /// Tokens processed (sources and targets, padding excluded).
     public var tokens: Int
+    /// Target tokens that carried loss.
+    public var targetTokens: Int
+
+    /// The label stream's loss (fine-tuning, distillation, step-by-step), else the total.
+    public var labelLoss: Double { streams.first { $0.stream == StudentTask.label.rawValue }?.loss ?? loss }
+    /// The rationale stream's loss, when the batch had one.
+    public var rationaleLoss: Double? { streams.first { $0.stream == StudentTask.rationale.rawValue }?.loss }
 }
 
-/// Trains a `Student` on the items a `Recipe` made.
+/// Trains a `Student` on a `Mixture`.
 ///
 /// ```swift
 /// let data = try Recipe.stepByStep(alpha: 0.5, maskNumbers: true).prepare(train, teacher: outputs, kind: .equation)
 /// let student = try T5Student.fromScratch(size: .tiny, texts: data.texts, seed: 0)
-/// let trainer = try Trainer(student: student, data: data, validation: valid, kind: .equation,
+/// let trainer = try Trainer(student: student, mixture: data.mixture, validation: valid,
+///                           evaluation: EvaluationSettings(kind: .equation, maskNumbers: true),
 ///                           config: TrainerConfig(steps: 500, evalEvery: 100))
 /// let result = try trainer.train(cancel: flag) { event in print(event) }
 /// ```
 public final class Trainer {
     /// The student being trained.
     public let student: Student
-    /// The training items and the recipe that made them.
-    public let data: TrainingData
+    /// The streams and their rates.
+    public let mixture: Mixture
+    /// The mixture's manifest for this run's seed (checkpoints and records store it).
+    public let manifest: MixtureManifest
     /// The settings.
     public let config: TrainerConfig
     /// The validation examples (gold labels, unmasked); the first `evalLimit` are evaluated.
@@ -43,46 +53,59 @@ public final class Trainer {
     public let evaluationSettings: EvaluationSettings
     /// The optimizer over `student.trainableParameters()`.
     public let optimizer: Optimizer
-    /// The batch order.
-    public let batcher: TrainingBatcher
+    /// The draw order.
+    public let schedule: MixtureSchedule
     /// Progress so far (what a checkpoint stores).
     public private(set) var state: TrainerState
 
     private let parameters: [(String, Tensor)]
-    private let encoded: [(label: EncodedPair, rationale: EncodedPair?)]
+    /// Per component, per example: the encoded pairs of the streams that train (weight > 0).
+    private let encoded: [[[EncodedPair]]]
     private var bestWeights: [Tensor]?
-    private var epochCache: (epoch: Int, batches: [[Int]])?
+    private var epochCache: (epoch: Int, batches: [[MixtureDraw]])?
 
-    /// Prepares training: encodes every pair, builds the optimizer and the batch order.
+    /// Prepares training: encodes every pair, builds the optimizer and the draw order.
     /// - Parameters:
     ///   - student: The student.
-    ///   - data: Items from `Recipe.prepare`.
+    ///   - mixture: The streams (a recipe's `prepare(...).mixture`, or any mixture).
     ///   - validation: Examples to evaluate on (may be empty: no evaluation, keep-best does nothing).
-    ///   - kind: How the task compares labels.
+    ///   - evaluation: How validation examples are scored.
     ///   - config: The settings.
-    /// - Throws: `TrainingError.invalidSetting` for bad settings, `.noTrainingData` for no items,
+    /// - Throws: `TrainingError.invalidSetting` for bad settings, `.noTrainingData` for no pairs,
     ///   or the student's encoding error.
-    public init(student: Student, data: TrainingData, validation: [Example], kind: LabelKind, config: TrainerConfig) throws {
+    public init(student: Student, mixture: Mixture, validation: [Example], evaluation: EvaluationSettings,
+                config: TrainerConfig) throws {
         try config.validate()
-        try data.recipe.validate()
-        guard !data.items.isEmpty else { throw TrainingError.noTrainingData("the recipe produced no items") }
         self.student = student
-        self.data = data
+        self.mixture = mixture
         self.config = config
         self.validation = validation
-        evaluationSettings = EvaluationSettings(kind: kind, maskNumbers: data.recipe.maskNumbers, batchSize: config.evalBatchSize,
-                                                maxNewTokens: config.maxNewTokens, withRationales: false,
-                                                maxRationaleTokens: config.maxRationaleTokens)
-        let useRationales = data.recipe.method == .stepByStep && data.recipe.alpha < 1
-        let pairs = try data.items.map { item -> (label: EncodedPair, rationale: EncodedPair?) in
-            let label = try student.encode(item.label, maxSourceTokens: config.maxSourceTokens, maxTargetTokens: config.maxTargetTokens)
-            guard useRationales, let pair = item.rationale else { return (label, nil) }
-            return (label, try student.encode(pair, maxSourceTokens: config.maxSourceTokens, maxTargetTokens: config.maxRationaleTokens))
+        evaluationSettings = evaluation
+        manifest = mixture.manifest(seed: config.seed)
+        var encoded: [[[EncodedPair]]] = []
+        for component in mixture.components {
+            encoded.append(try component.pairs.map { slots in
+                try zip(component.streams, slots).compactMap { s, p -> EncodedPair? in
+                    let stream = mixture.streams[s]
+                    guard let p, stream.weight > 0 else { return nil }
+                    var pair = try student.encode(stream.pairs[p], maxSourceTokens: config.maxSourceTokens,
+                                                  maxTargetTokens: stream.maxTargetTokens ?? config.maxTargetTokens)
+                    pair.stream = s
+                    if let pack = config.packLength, max(pair.source.count, pair.target.count) > pack
+                        || (student.packsSourceWithTarget && pair.length > pack) {
+                        throw TrainingError.invalidSetting("a pair of stream '\(stream.name)' (\(stream.pairs[p].exampleID)) has \(pair.source.count) source and \(pair.target.count) target tokens, more than pack: \(pack); raise pack or lower the token limits")
+                    }
+                    return pair
+                }
+            })
         }
-        encoded = pairs
-        batcher = try TrainingBatcher(lengths: pairs.map { $0.label.length + ($0.rationale?.length ?? 0) },
-                                      batchSize: config.batchSize * config.gradientAccumulation,
-                                      bucketByLength: config.bucketByLength, seed: config.seed)
+        self.encoded = encoded
+        guard encoded.contains(where: { $0.contains { !$0.isEmpty } }) else {
+            throw TrainingError.noTrainingData("the mixture has no pair in a stream with a positive weight")
+        }
+        schedule = try MixtureSchedule(mixture: mixture, lengths: encoded.map { $0.map { $0.reduce(0) { $0 + $1.length } } },
+                                       batchSize: config.batchSize * config.gradientAccumulation,
+                                       bucketByLength: config.bucketByLength, seed: config.seed)
         let trainable = student.trainableParameters()
         guard !trainable.isEmpty else { throw TrainingError.invalidSetting("the student has no trainable parameters") }
         parameters = trainable
@@ -93,77 +116,95 @@ public final class Trainer {
             optimizer = Adafactor(trainable, learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay),
                                   scaleParameter: false, relativeStep: false, warmupInit: false)
         }
-        state = TrainerState(config: config, method: data.recipe.method, alpha: data.recipe.alpha,
-                             itemCount: data.items.count, family: student.family)
+        state = TrainerState(config: config, mixture: manifest, family: student.family)
     }
 
-    /// Steps the run plans: `steps`, or `epochs` passes over the items.
-    public var totalSteps: Int { config.steps ?? config.epochs * batcher.batchesPerEpoch }
+    /// Steps the run plans: `steps`, or `epochs` blocks of the mixture.
+    public var totalSteps: Int { config.steps ?? config.epochs * schedule.batchesPerEpoch }
 
     // MARK: - Losses and gradients
 
-    /// Computes the loss of items and, with `backward`, adds its gradients into the parameters'
-    /// `grad`, micro-batch by micro-batch (`gradientAccumulation` slices). Each micro-batch's
-    /// label and rationale losses are weighted by its share of the items' target tokens, so the
-    /// result is the loss of all the items as one batch.
+    /// Computes the loss of draws and, with `backward`, adds its gradients into the parameters'
+    /// `grad`, micro-batch by micro-batch (`gradientAccumulation` slices). Each token's weight is
+    /// fixed by the whole set of draws (its stream's weight over the stream's, or all, target
+    /// tokens), so the result is the loss of all the draws as one batch.
     /// - Parameters:
-    ///   - items: Indices into `data.items`.
+    ///   - draws: Draws of the mixture.
     ///   - backward: Back-propagate (training) or only compute (inspection).
     ///   - step: The step number reported by `TrainingError.nonFiniteLoss`.
     ///   - cancel: Checked between micro-batches; throws `TrainingError.cancelled`.
     /// - Throws: `TrainingError.nonFiniteLoss`, `.cancelled`, or the student's error.
-    public func loss(items: [Int], backward: Bool, step: Int = 0, cancel: CancellationFlag? = nil) throws -> StepLoss {
-        guard !items.isEmpty else { throw TrainingError.invalidSetting("a loss needs at least one item") }
-        if let bad = items.first(where: { !encoded.indices.contains($0) }) {
-            throw TrainingError.invalidSetting("item \(bad) is outside 0..<\(encoded.count)")
+    public func loss(draws: [MixtureDraw], backward: Bool, step: Int = 0, cancel: CancellationFlag? = nil) throws -> StepLoss {
+        guard !draws.isEmpty else { throw TrainingError.invalidSetting("a loss needs at least one draw") }
+        if let bad = draws.first(where: { !encoded.indices.contains($0.component) || !encoded[$0.component].indices.contains($0.example) }) {
+            throw TrainingError.invalidSetting("draw \(bad) is outside the mixture")
         }
-        let alpha = data.recipe.labelWeight
-        let labelTokens = items.reduce(0) { $0 + encoded[$1].label.target.count }
-        let rationaleTokens = items.reduce(0) { $0 + (encoded[$1].rationale?.target.count ?? 0) }
-        let slices = Self.split(items, into: config.gradientAccumulation)
-        var labelLoss = 0.0, rationaleLoss = 0.0, tokens = 0
-        for slice in slices {
-            if cancel?.isCancelled == true { throw TrainingError.cancelled }
-            let labels = slice.map { encoded[$0].label }
-            let rationales = slice.compactMap { encoded[$0].rationale }
-            tokens += labels.reduce(0) { $0 + $1.length } + rationales.reduce(0) { $0 + $1.length }
-            let body = { () throws -> (Tensor?, Double, Double) in
-                var total: Tensor?
-                var l = 0.0, r = 0.0
-                do {
-                    let share = Double(labels.reduce(0) { $0 + $1.target.count }) / Double(labelTokens)
-                    let value = try self.student.loss(labels)
-                    let number = Double(value.item())
-                    guard number.isFinite else { throw TrainingError.nonFiniteLoss(step: step) }
-                    l = number * share
-                    total = value * Float(alpha * share)
-                }
-                if !rationales.isEmpty, alpha < 1, rationaleTokens > 0 {
-                    if cancel?.isCancelled == true { throw TrainingError.cancelled }
-                    let share = Double(rationales.reduce(0) { $0 + $1.target.count }) / Double(rationaleTokens)
-                    let value = try self.student.loss(rationales)
-                    let number = Double(value.item())
-                    guard number.isFinite else { throw TrainingError.nonFiniteLoss(step: step) }
-                    r = number * share
-                    let term = value * Float((1 - alpha) * share)
-                    total = total.map { $0 + term } ?? term
-                }
-                return (total, l, r)
+        let streamCount = mixture.streams.count
+        var targetTokens = [Int](repeating: 0, count: streamCount)
+        for draw in draws { for pair in encoded[draw.component][draw.example] { targetTokens[pair.stream] += pair.target.count } }
+        let allTargets = targetTokens.reduce(0, +)
+        guard allTargets > 0 else { throw TrainingError.noTrainingData("the batch has no target tokens") }
+        // Each stream's weight per target token.
+        let tokenWeight: [Double] = (0..<streamCount).map { s in
+            guard targetTokens[s] > 0 else { return 0 }
+            switch mixture.normalisation {
+            case .perStream: return mixture.streams[s].weight / Double(targetTokens[s])
+            case .perToken: return mixture.streams[s].weight / Double(allTargets)
             }
-            let (total, l, r) = backward ? try body() : try Tensor.withoutGrad { try body() }
-            labelLoss += l
-            rationaleLoss += r
-            if backward, let total, total.requiresGrad { total.backward() }
         }
-        let hasRationale = rationaleTokens > 0 && alpha < 1
-        return StepLoss(loss: alpha * labelLoss + (hasRationale ? (1 - alpha) * rationaleLoss : 0),
-                        labelLoss: labelLoss, rationaleLoss: hasRationale ? rationaleLoss : nil, tokens: tokens)
+        var sums = [Double](repeating: 0, count: streamCount)
+        var tokens = 0
+        for slice in Self.split(draws, into: config.gradientAccumulation) {
+            if cancel?.isCancelled == true { throw TrainingError.cancelled }
+            let pairs = slice.flatMap { encoded[$0.component][$0.example] }
+            tokens += pairs.reduce(0) { $0 + $1.length }
+            // Padded batches go stream by stream (a label pads to labels, not to rationales);
+            // packed rows take the whole slice.
+            let groups: [[EncodedPair]]
+            if config.packLength != nil {
+                groups = [pairs]
+            } else {
+                groups = (0..<streamCount).map { s in pairs.filter { $0.stream == s } }.filter { !$0.isEmpty }
+            }
+            for group in groups {
+                if cancel?.isCancelled == true { throw TrainingError.cancelled }
+                let body = { () throws -> Tensor in
+                    let losses = try self.student.targetTokenLosses(group, packLength: self.config.packLength)
+                    let values = losses.scalars
+                    var weights: [Float] = []
+                    weights.reserveCapacity(values.count)
+                    var offset = 0
+                    for pair in group {
+                        var sum = 0.0
+                        for k in offset..<offset + pair.target.count { sum += Double(values[k]) }
+                        sums[pair.stream] += sum
+                        weights += repeatElement(Float(tokenWeight[pair.stream]), count: pair.target.count)
+                        offset += pair.target.count
+                    }
+                    guard sums.allSatisfy(\.isFinite) else { throw TrainingError.nonFiniteLoss(step: step) }
+                    return (losses * Tensor(weights, shape: [weights.count])).sum()
+                }
+                let value = backward ? try body() : try Tensor.withoutGrad { try body() }
+                if backward, value.requiresGrad { value.backward() }
+            }
+        }
+        let streams = (0..<streamCount).compactMap { s -> StreamLoss? in
+            targetTokens[s] > 0 ? StreamLoss(stream: mixture.streams[s].name, loss: sums[s] / Double(targetTokens[s])) : nil
+        }
+        let loss: Double
+        switch mixture.normalisation {
+        case .perStream:
+            loss = (0..<streamCount).reduce(0) { $0 + (targetTokens[$1] > 0 ? mixture.streams[$1].weight * sums[$1] / Double(targetTokens[$1]) : 0) }
+        case .perToken:
+            loss = (0..<streamCount).reduce(0) { $0 + mixture.streams[$1].weight * sums[$1] } / Double(allTargets)
+        }
+        return StepLoss(loss: loss, streams: streams, tokens: tokens, targetTokens: allTargets)
     }
 
     /// Contiguous, near-equal slices (the first ones one longer), none empty.
-    static func split(_ items: [Int], into parts: Int) -> [[Int]] {
+    static func split<T>(_ items: [T], into parts: Int) -> [[T]] {
         let count = min(max(1, parts), items.count)
-        var out: [[Int]] = []
+        var out: [[T]] = []
         var start = 0
         for part in 0..<count {
             let size = items.count / count + (part < items.count % count ? 1 : 0)
@@ -173,32 +214,32 @@ public final class Trainer {
         return out
     }
 
-    /// The items of the next batch, without advancing.
-    func nextBatch() -> [Int] {
-        if epochCache?.epoch != state.epoch { epochCache = (state.epoch, batcher.batches(epoch: state.epoch)) }
+    /// The draws of the next batch, without advancing.
+    public func nextBatch() -> [MixtureDraw] {
+        if epochCache?.epoch != state.epoch { epochCache = (state.epoch, schedule.batches(epoch: state.epoch)) }
         return epochCache?.batches[state.batchInEpoch] ?? []
     }
 
     /// The batch order's position after the current batch.
     func advanceBatch() {
         state.batchInEpoch += 1
-        if state.batchInEpoch >= batcher.batchesPerEpoch {
+        if state.batchInEpoch >= schedule.batchesPerEpoch {
             state.batchInEpoch = 0
             state.epoch += 1
         }
     }
 
     /// One optimizer step on the next batch.
-    func trainStep(schedule: LRSchedule, cancel: CancellationFlag?) throws -> StepRecord {
-        let items = nextBatch()
+    func trainStep(schedule lrSchedule: LRSchedule, cancel: CancellationFlag?) throws -> StepRecord {
+        let draws = nextBatch()
         let started = Date()
         student.setTraining(true)
         student.reseedRandomness(config.seed &+ UInt64(state.step + 1) &* 0xA076_1D64_78BD_642F)
         optimizer.zeroGrad()
-        let learningRate = schedule.learningRate(base: Float(config.learningRate), step: state.step)
+        let learningRate = lrSchedule.learningRate(base: Float(config.learningRate), step: state.step)
         let result: StepLoss
         do {
-            result = try loss(items: items, backward: true, step: state.step + 1, cancel: cancel)
+            result = try loss(draws: draws, backward: true, step: state.step + 1, cancel: cancel)
         } catch {
             optimizer.zeroGrad()
             throw error
@@ -211,13 +252,12 @@ public final class Trainer {
         let epoch = state.epoch
         advanceBatch()
         state.step += 1
-        state.examplesSeen += items.count
+        state.examplesSeen += draws.count
         state.tokensSeen += result.tokens
         state.stepSeconds += seconds
         state.wallSeconds += seconds
-        let record = StepRecord(step: state.step, epoch: epoch, loss: result.loss, labelLoss: result.labelLoss,
-                                rationaleLoss: result.rationaleLoss, learningRate: Double(learningRate),
-                                examples: items.count, tokens: result.tokens,
+        let record = StepRecord(step: state.step, epoch: epoch, loss: result.loss, streamLosses: result.streams,
+                                learningRate: Double(learningRate), examples: draws.count, tokens: result.tokens,
                                 tokensPerSecond: seconds > 0 ? Double(result.tokens) / seconds : 0, elapsed: state.wallSeconds)
         state.losses.append(record)
         return record
@@ -240,7 +280,7 @@ public final class Trainer {
     ///   checkpoint errors, or the student's errors.
     public func train(cancel: CancellationFlag? = nil, onEvent: ((TrainingEvent) -> Void)? = nil) throws -> TrainingResult {
         let total = totalSteps
-        let schedule = config.lrSchedule(totalSteps: total)
+        let lrSchedule = config.lrSchedule(totalSteps: total)
         let emit = onEvent ?? { _ in }
         var reason = StopReason.finished
         var lastEvaluatedStep = state.evaluations.last?.step ?? -1
@@ -248,7 +288,7 @@ public final class Trainer {
         loop: while state.step < total {
             if cancel?.isCancelled == true { reason = .cancelled; break }
             let record: StepRecord
-            do { record = try trainStep(schedule: schedule, cancel: cancel) } catch TrainingError.cancelled {
+            do { record = try trainStep(schedule: lrSchedule, cancel: cancel) } catch TrainingError.cancelled {
                 reason = .cancelled
                 break loop
             }
@@ -366,26 +406,31 @@ public final class Trainer {
         let statePath = folder.appendingPathComponent(TrainerCheckpoint.stateFile).path
         let mismatch: String? = {
             if saved.family != student.family { return "it was made by a \(saved.family) student, this one is \(student.family)" }
-            if saved.itemCount != data.items.count { return "it was trained on \(saved.itemCount) items, this run has \(data.items.count)" }
-            if saved.method != data.recipe.method || saved.alpha != data.recipe.alpha { return "it used \(saved.method.rawValue) (alpha \(saved.alpha))" }
+            if saved.mixture.hash != manifest.hash {
+                func describe(_ m: MixtureManifest) -> String {
+                    m.streams.map { stream in stream.name + " " + String(stream.pairs) }.joined(separator: ", ") + ", data " + m.shortHash
+                }
+                return "it was trained on another mixture (\(describe(saved.mixture))) than this run's (\(describe(manifest)))"
+            }
             let a = saved.config, b = config
             if a.seed != b.seed || a.batchSize != b.batchSize || a.gradientAccumulation != b.gradientAccumulation || a.bucketByLength != b.bucketByLength {
                 return "it used seed \(a.seed), batch \(a.batchSize)×\(a.gradientAccumulation), bucketing \(a.bucketByLength)"
             }
             if a.optimizer != b.optimizer { return "it used the \(a.optimizer.rawValue) optimizer" }
+            if a.packLength != b.packLength { return "it used pack \(a.packLength.map(String.init) ?? "off")" }
             return nil
         }()
         if let mismatch { throw TrainingError.badCheckpoint(path: statePath, reason: "\(mismatch); resume with the same settings") }
-        guard saved.step >= 0, saved.epoch >= 0, saved.batchInEpoch >= 0, saved.batchInEpoch < batcher.batchesPerEpoch else {
+        guard saved.step >= 0, saved.epoch >= 0, saved.batchInEpoch >= 0, saved.batchInEpoch < schedule.batchesPerEpoch else {
             throw TrainingError.badCheckpoint(path: statePath, reason: "its batch position (epoch \(saved.epoch), batch \(saved.batchInEpoch)) does not fit this data")
         }
         // Each step takes one batch, so the step count and the batch position tell the same
         // story; a state where they disagree was edited or damaged, and resuming would silently
         // skip or repeat training.
-        let (epochBatches, overflow) = saved.epoch.multipliedReportingOverflow(by: batcher.batchesPerEpoch)
+        let (epochBatches, overflow) = saved.epoch.multipliedReportingOverflow(by: schedule.batchesPerEpoch)
         guard !overflow, epochBatches <= Int.max - saved.batchInEpoch, epochBatches + saved.batchInEpoch == saved.step,
               saved.losses.count <= saved.step, saved.examplesSeen >= 0, saved.tokensSeen >= 0 else {
-            throw TrainingError.badCheckpoint(path: statePath, reason: "its step (\(saved.step)) does not match its batch position (epoch \(saved.epoch), batch \(saved.batchInEpoch) of \(batcher.batchesPerEpoch) per epoch) and history (\(saved.losses.count) steps); the file was edited or damaged")
+            throw TrainingError.badCheckpoint(path: statePath, reason: "its step (\(saved.step)) does not match its batch position (epoch \(saved.epoch), batch \(saved.batchInEpoch) of \(schedule.batchesPerEpoch) per epoch) and history (\(saved.losses.count) steps); the file was edited or damaged")
         }
         if let planned = config.steps, saved.step > planned {
             throw TrainingError.badCheckpoint(path: statePath, reason: "it is at step \(saved.step), past this run's \(planned) steps; raise steps: or start a new checkpoint folder")

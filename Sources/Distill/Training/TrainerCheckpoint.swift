@@ -8,8 +8,10 @@ import Tensor
 
 /// The trainer's progress, as `trainer_state.json` stores it.
 public struct TrainerState: Codable, Hashable, Sendable {
-    /// Format version of this file.
-    public var version = 1
+    /// Format version of this file (2: the mixture manifest replaced method, alpha and item count).
+    public var version = TrainerState.currentVersion
+    /// The format this Stepwise writes and reads.
+    public static let currentVersion = 2
     /// Steps completed.
     public var step = 0
     /// The epoch of the next batch.
@@ -36,21 +38,15 @@ public struct TrainerState: Codable, Hashable, Sendable {
     public var evaluationsWithoutImprovement = 0
     /// The settings the run was started with.
     public var config: TrainerConfig
-    /// The recipe's method.
-    public var method: TrainingMethod
-    /// The recipe's alpha.
-    public var alpha: Double
-    /// Training items (a resume must see the same data).
-    public var itemCount: Int
+    /// What the run trains on: its streams, rates, seed and data hash (a resume must see the same).
+    public var mixture: MixtureManifest
     /// The student family.
     public var family: String
 
     /// A fresh state.
-    public init(config: TrainerConfig, method: TrainingMethod, alpha: Double, itemCount: Int, family: String) {
+    public init(config: TrainerConfig, mixture: MixtureManifest, family: String) {
         self.config = config
-        self.method = method
-        self.alpha = alpha
-        self.itemCount = itemCount
+        self.mixture = mixture
         self.family = family
     }
 }
@@ -102,6 +98,11 @@ public enum TrainerCheckpoint {
         let url = folder.appendingPathComponent(stateFile)
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw TrainingError.badCheckpoint(path: url.path, reason: "the file is missing")
+        }
+        struct Version: Decodable { var version: Int? }
+        if let data = try? Data(contentsOf: url), let found = try? JSONDecoder().decode(Version.self, from: data),
+           let version = found.version, version != TrainerState.currentVersion {
+            throw TrainingError.badCheckpoint(path: url.path, reason: "it is format \(version) and this Stepwise reads format \(TrainerState.currentVersion) (checkpoints made before training on mixtures cannot be resumed); start a new checkpoint folder")
         }
         do {
             return try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: url))

@@ -11,18 +11,6 @@ public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
     case adafactor
 }
 
-/// The shape of the learning rate over the run, after linear warm-up.
-public enum ScheduleKind: String, Codable, Sendable, CaseIterable {
-    /// Constant after warm-up.
-    case constant
-    /// Linear decay to 0 at the last step.
-    case linear
-    /// Half a cosine down to 0 at the last step.
-    case cosine
-    /// sqrt(warmup / step) after warm-up.
-    case inverseSqrt = "inverse-sqrt"
-}
-
 /// Everything the trainer needs to know besides the student and the data.
 public struct TrainerConfig: Codable, Hashable, Sendable {
     /// Optimizer steps to run; when nil, `epochs` passes over the items decide.
@@ -43,7 +31,7 @@ public struct TrainerConfig: Codable, Hashable, Sendable {
     /// Linear warm-up steps.
     public var warmupSteps: Int
     /// The schedule after warm-up.
-    public var schedule: ScheduleKind
+    public var schedule: LRSchedule.Kind
     /// Clip the global gradient norm to this; nil for no clipping.
     public var maxGradNorm: Double?
     /// Source tokens per pair (longer sources are cut, keeping `</s>`).
@@ -52,8 +40,11 @@ public struct TrainerConfig: Codable, Hashable, Sendable {
     public var maxTargetTokens: Int
     /// Target tokens per rationale pair.
     public var maxRationaleTokens: Int
-    /// Group items of similar length into batches.
+    /// Group draws of similar length into batches (padded batches).
     public var bucketByLength: Bool
+    /// Pack several pairs into rows of this many tokens instead of padding each pair (nil: pad).
+    /// Attention and positions stay within each pair, so the loss is the same; the padding is not.
+    public var packLength: Int?
     /// Evaluate on the validation examples every this many steps (and at the end); 0 for only at the end.
     public var evalEvery: Int
     /// The most validation examples an evaluation runs on; nil for all.
@@ -76,9 +67,9 @@ public struct TrainerConfig: Codable, Hashable, Sendable {
     /// Settings with defaults that train a tiny T5 from scratch sensibly.
     public init(steps: Int? = nil, epochs: Int = 1, batchSize: Int = 16, gradientAccumulation: Int = 1,
                 learningRate: Double = 1e-3, optimizer: OptimizerKind = .adamw, weightDecay: Double = 0.01,
-                warmupSteps: Int = 0, schedule: ScheduleKind = .constant, maxGradNorm: Double? = 1.0,
+                warmupSteps: Int = 0, schedule: LRSchedule.Kind = .constant, maxGradNorm: Double? = 1.0,
                 maxSourceTokens: Int = 256, maxTargetTokens: Int = 64, maxRationaleTokens: Int = 192,
-                bucketByLength: Bool = true, evalEvery: Int = 0, evalLimit: Int? = nil, evalBatchSize: Int = 32,
+                bucketByLength: Bool = true, packLength: Int? = nil, evalEvery: Int = 0, evalLimit: Int? = nil, evalBatchSize: Int = 32,
                 maxNewTokens: Int = 64, patience: Int? = nil, keepBest: Bool = true,
                 checkpointDirectory: String? = nil, checkpointEvery: Int? = nil, seed: UInt64 = 0) {
         self.steps = steps
@@ -95,6 +86,7 @@ public struct TrainerConfig: Codable, Hashable, Sendable {
         self.maxTargetTokens = maxTargetTokens
         self.maxRationaleTokens = maxRationaleTokens
         self.bucketByLength = bucketByLength
+        self.packLength = packLength
         self.evalEvery = evalEvery
         self.evalLimit = evalLimit
         self.evalBatchSize = evalBatchSize
@@ -123,6 +115,7 @@ public struct TrainerConfig: Codable, Hashable, Sendable {
         try check(maxSourceTokens >= 2, "max source tokens must be at least 2, got \(maxSourceTokens)")
         try check(maxTargetTokens >= 1, "max target tokens must be at least 1, got \(maxTargetTokens)")
         try check(maxRationaleTokens >= 1, "max rationale tokens must be at least 1, got \(maxRationaleTokens)")
+        if let packLength { try check(packLength >= 2, "pack must be at least 2 tokens, got \(packLength)") }
         try check(evalEvery >= 0, "evalEvery must be ≥ 0, got \(evalEvery)")
         if let evalLimit { try check(evalLimit >= 1, "the evaluation limit must be at least 1, got \(evalLimit)") }
         try check(evalBatchSize >= 1, "the evaluation batch size must be at least 1, got \(evalBatchSize)")
@@ -132,12 +125,5 @@ public struct TrainerConfig: Codable, Hashable, Sendable {
     }
 
     /// The learning-rate multiplier schedule for a run of `total` steps.
-    public func lrSchedule(totalSteps total: Int) -> LRSchedule {
-        switch schedule {
-        case .constant: return .constant(warmup: warmupSteps)
-        case .linear: return .linear(warmup: warmupSteps, total: total)
-        case .cosine: return .cosine(warmup: warmupSteps, total: total)
-        case .inverseSqrt: return .inverseSqrt(warmup: warmupSteps)
-        }
-    }
+    public func lrSchedule(totalSteps total: Int) -> LRSchedule { LRSchedule(schedule, warmup: warmupSteps, total: total) }
 }

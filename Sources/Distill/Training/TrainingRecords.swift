@@ -1,45 +1,58 @@
-// What training reports: per-step records, evaluations, the events a caller watches, the stop
-// reason and the final result. All Codable: trainer_state.json stores the histories.
-import Foundation
-
-/// One completed optimizer step.
-public struct StepRecord: Codable, Hashable, Sendable {
-    /// Steps completed, this one included (1-based).
-    public var step: Int
-    /// The epoch the step's batch came from (0-based).
-    public var epoch: Int
-    /// The loss that was minimised: `alpha * labelLoss + (1 - alpha) * rationaleLoss` for
-    /// step-by-step, the label loss otherwise.
+//// One stream's mean target-token loss in a step.
+public struct StreamLoss: Codable, Hashable, Sendable {
+    /// The stream's name.
+    public var stream: String
+    /// Its mean cross-entropy over its target tokens in the step's batch.
     public var loss: Double
-    /// Mean cross-entropy over the step's label target tokens.
-    public var labelLoss: Double
-    /// Mean cross-entropy over the step's rationale target tokens (step-by-step), or nil.
-    public var rationaleLoss: Double?
-    /// The learning rate of the update.
+
+    /// Creates a stream loss.
+    public init(stream: String, loss: Double) {
+        self.stream = stream
+        self.loss = loss
+    }
+}
+
+/// One optimizer step.
+public struct StepRecord: Codable, Hashable, Sendable {
+    /// The step number (1-based).
+    public var step: Int
+    /// The mixture block (epoch) the batch came from.
+    public var epoch: Int
+    /// The minimised loss.
+    public var loss: Double
+    /// Each stream's mean loss in the batch, for the streams it had, in the mixture's order.
+    public var streamLosses: [StreamLoss]
+    /// The learning rate of the step.
     public var learningRate: Double
-    /// Examples in the step.
+    /// Draws (examples) in the batch.
     public var examples: Int
-    /// Tokens in the step (sources and targets of every pair).
+    /// Tokens processed (sources and targets, padding excluded).
     public var tokens: Int
-    /// Tokens per second of this step.
+    /// Tokens per second of step time.
     public var tokensPerSecond: Double
-    /// Seconds of training so far (across resumes), this step included.
+    /// Training wall time so far, in seconds.
     public var elapsed: Double
 
     /// Creates a record.
-    public init(step: Int, epoch: Int, loss: Double, labelLoss: Double, rationaleLoss: Double?, learningRate: Double,
+    public init(step: Int, epoch: Int, loss: Double, streamLosses: [StreamLoss], learningRate: Double,
                 examples: Int, tokens: Int, tokensPerSecond: Double, elapsed: Double) {
         self.step = step
         self.epoch = epoch
         self.loss = loss
-        self.labelLoss = labelLoss
-        self.rationaleLoss = rationaleLoss
+        self.streamLosses = streamLosses
         self.learningRate = learningRate
         self.examples = examples
         self.tokens = tokens
         self.tokensPerSecond = tokensPerSecond
         self.elapsed = elapsed
     }
+
+    /// The loss of the stream called `name`, when the batch had it.
+    public func loss(ofStream name: String) -> Double? { streamLosses.first { $0.stream == name }?.loss }
+    /// The label stream's loss (the recipes' label task), else the total loss.
+    public var labelLoss: Double { loss(ofStream: StudentTask.label.rawValue) ?? loss }
+    /// The rationale stream's loss, when the batch had one (step-by-step).
+    public var rationaleLoss: Double? { loss(ofStream: StudentTask.rationale.rawValue) }
 }
 
 /// One evaluation on the validation examples.

@@ -5,6 +5,7 @@
 import Distill
 import Foundation
 import Models
+import Tensor
 
 /// A sweep's records and summary.
 public final class SweepObject: HostObject {
@@ -144,23 +145,23 @@ let sweepBuiltins: [Builtin] = [
         }
         let methodValues: [Value]
         if case .list(let items) = arguments["methods"] { methodValues = items.array } else { methodValues = [.host(RecipeObject(.finetune())), .host(RecipeObject(.stepByStep()))] }
-        var recipes: [String: Recipe] = [:]
-        var names: [String] = []
+        var methods: [ExperimentMethod] = []
         let mask = task.dataset.labelKind == .equation
         for value in methodValues {
             var recipe = try recipeArgument(value, context: context, callee: "sweep")
             recipe.maskNumbers = mask
             let name = RecipeObject(recipe).label
-            guard recipes[name] == nil else { throw CellError(.value, "`sweep(methods:)` lists \(name) twice") }
-            recipes[name] = recipe
-            names.append(name)
+            guard !methods.contains(where: { $0.name == name }) else { throw CellError(.value, "`sweep(methods:)` lists \(name) twice") }
+            methods.append(.recipe(recipe, name: name))
         }
-        if outputs.isEmpty, recipes.values.contains(where: \.needsTeacher) {
+        let names = methods.map(\.name)
+        let needsTeacher = methods.contains { if case .recipe(let recipe) = $0.source { return recipe.needsTeacher } else { return false } }
+        if outputs.isEmpty, needsTeacher {
             let source = try teacher ?? defaultTeacher(for: task)
             let format = source.answerFormat ?? task.format ?? .equation
             let prompt = source.answerFormat == nil ? try converting { try CoTPrompt(format: format, exemplars: []) } : nil
             let explainer = Explainer(teacher: source, prompt: prompt, store: nil, concurrency: 4)
-            let flag = Distill.CancellationFlag()
+            let flag = CancellationFlag()
             let examples = train
             outputs = try runBlocking(context, cancel: flag) { try await explainer.run(examples, cancel: flag).outputs }
         }
@@ -209,7 +210,7 @@ let sweepBuiltins: [Builtin] = [
             let cells = Set(grid.cells)
             live.value.records = try converting { try SweepJournal.read(journal) }.filter { cells.contains($0.cell) }
         }
-        let flag = Distill.CancellationFlag()
+        let flag = CancellationFlag()
         let displayID = context.display(sweepBundle(LiveSweep(), total: total, methods: names, fractions: grid.fractions))
         var throttle = DisplayThrottle()
         func refresh() {
@@ -223,7 +224,7 @@ let sweepBuiltins: [Builtin] = [
         let result: SweepResult
         do {
             result = try runOnLargeStack(context, cancel: flag, tick: refresh) { () -> SweepResult in
-                try experiment.sweep(grid, recipes: recipes, journal: journal, cancel: flag, onEvent: { cell, event in
+                try experiment.sweep(grid, methods: methods, journal: journal, cancel: flag, onEvent: { cell, event in
                     switch event {
                     case .prepared: live.value.cell = cell
                     case .training(.step(let record)):

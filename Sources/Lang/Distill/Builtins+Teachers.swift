@@ -4,6 +4,7 @@
 // the rationale store with a live progress bar and stops within a second of an interrupt.
 import Distill
 import Foundation
+import Tensor
 
 /// A teacher as the language sees it.
 public final class TeacherObject: HostObject {

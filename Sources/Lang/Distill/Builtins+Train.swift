@@ -4,30 +4,34 @@
 // a value with its history, its best evaluation and `.plot()`.
 import Distill
 import Foundation
+import Tensor
 
 /// A finished (or interrupted) training run.
 public final class RunObject: HostObject {
     /// What the trainer reported.
     public let result: TrainingResult
-    /// The recipe it trained with.
-    public let recipe: Recipe
-    /// What the recipe kept and dropped.
-    public let report: RecipeReport
+    /// The method it trained with ("step-by-step", "mixture of 3").
+    public let method: String
+    /// What the recipe kept and dropped (nil for a mixture).
+    public let report: RecipeReport?
+    /// What it trained on: streams, rates, seed and the data's hash.
+    public let manifest: MixtureManifest
     /// The student's one-line summary.
     public let studentSummary: String
 
     /// Wraps a run's result.
-    public init(result: TrainingResult, recipe: Recipe, report: RecipeReport, studentSummary: String) {
+    public init(result: TrainingResult, method: String, report: RecipeReport?, manifest: MixtureManifest, studentSummary: String) {
         self.result = result
-        self.recipe = recipe
+        self.method = method
         self.report = report
+        self.manifest = manifest
         self.studentSummary = studentSummary
     }
 
     public var typeName: String { "Run" }
 
     static let memberDocs: [String: String] = [
-        "history": "One record per step: step, loss, labelLoss, rationaleLoss (step-by-step), learningRate, tokens, elapsed.",
+        "history": "One record per step: step, loss, labelLoss, rationaleLoss (step-by-step), one field per stream (`loss_NAME`), learningRate, tokens, elapsed.",
         "evaluations": "One record per validation evaluation: step, accuracy, count, seconds, isBest.",
         "best": "The best validation evaluation as a record (step, accuracy), or nil when none ran.",
         "plot": "plot() -> Plot\n\nThe loss curves (total, label and rationale loss) against the step, as SVG.",
@@ -36,7 +40,8 @@ public final class RunObject: HostObject {
         "seconds": "Wall time of training and evaluation, in seconds.",
         "tokensPerSecond": "Tokens processed per second of step time.",
         "finalLoss": "The last step's loss, or nil.",
-        "recipe": "What the recipe kept: examples, rationales, and what was dropped and why.",
+        "recipe": "What the recipe kept: examples, rationales, and what was dropped and why (nil for a mixture).",
+        "data": "The SHA-256 of what the run trained on: every stream's pairs, weights, rates and the seed.",
     ]
 
     public var memberNames: [String] { Array(Self.memberDocs.keys) }
@@ -58,17 +63,18 @@ public final class RunObject: HostObject {
         case "seconds": return .double(result.wallSeconds)
         case "tokensPerSecond": return .double(result.tokensPerSecond)
         case "finalLoss": return result.finalLoss.map(Value.double) ?? .null
-        case "recipe": return .string(report.description)
+        case "recipe": return report.map { .string($0.description) } ?? .null
+        case "data": return .string(manifest.hash)
         case "plot":
             return hostMethod("plot", [], returns: "Plot", documentation: Self.memberDocs["plot"] ?? "") { _, _ in
-                .host(PlotObject(lossPlot(self.result.losses, title: "Training loss (\(self.recipe.method.rawValue))")))
+                .host(PlotObject(lossPlot(self.result.losses, title: "Training loss (\(self.method))")))
             }
         default: return nil
         }
     }
 
     var summary: String {
-        var text = "Run: \(recipe.method.rawValue), \(result.steps)/\(result.totalSteps) steps in \(String(format: "%.1f", result.wallSeconds)) s"
+        var text = "Run: \(method), \(result.steps)/\(result.totalSteps) steps in \(String(format: "%.1f", result.wallSeconds)) s"
         if let loss = result.finalLoss { text += ", final loss \(String(format: "%.4f", loss))" }
         if let step = result.bestStep, let accuracy = result.bestAccuracy { text += ", best validation accuracy \(String(format: "%.4f", accuracy)) at step \(step)" }
         switch result.stopReason {
@@ -81,42 +87,53 @@ public final class RunObject: HostObject {
     }
 
     public func render() -> MimeBundle {
-        let svg = lossPlot(result.losses, title: "Training loss (\(recipe.method.rawValue))").svg()
+        let svg = lossPlot(result.losses, title: "Training loss (\(method))").svg()
         return MimeBundle(plain: summary, extra: ["text/html": "<div><p>\(escapeHTML(summary))</p>\(svg)</div>"])
     }
 }
 
 /// A step record as a language record.
 private func stepRecord(_ step: StepRecord) -> Record {
-    Record([("step", .integer(step.step)), ("loss", .double(step.loss)), ("labelLoss", .double(step.labelLoss)),
-            ("rationaleLoss", step.rationaleLoss.map(Value.double) ?? .null), ("learningRate", .double(step.learningRate)),
-            ("tokens", .integer(step.tokens)), ("elapsed", .double(step.elapsed))])
+    var fields: [(String, Value)] = [("step", .integer(step.step)), ("loss", .double(step.loss)), ("labelLoss", .double(step.labelLoss)),
+                                     ("rationaleLoss", step.rationaleLoss.map(Value.double) ?? .null)]
+    if step.streamLosses.count > 1 || step.streamLosses.contains(where: { $0.stream != StudentTask.label.rawValue }) {
+        fields += step.streamLosses.map { ("loss_" + $0.stream, Value.double($0.loss)) }
+    }
+    fields += [("learningRate", .double(step.learningRate)), ("tokens", .integer(step.tokens)), ("elapsed", .double(step.elapsed))]
+    return Record(fields)
 }
 
-/// Loss curves: the total loss, and the label and rationale losses when they differ from it.
+/// Loss curves: the total loss, and each stream's loss when there are several.
 func lossPlot(_ losses: [StepRecord], title: String) -> LinePlot {
     var series = [PlotSeries(name: "loss", points: losses.map { (Double($0.step), $0.loss) })]
-    if losses.contains(where: { $0.rationaleLoss != nil }) {
-        series.append(PlotSeries(name: "label loss", points: losses.map { (Double($0.step), $0.labelLoss) }))
-        series.append(PlotSeries(name: "rationale loss", points: losses.compactMap { record in record.rationaleLoss.map { (Double(record.step), $0) } }))
+    var names: [String] = []
+    for record in losses { for stream in record.streamLosses where !names.contains(stream.stream) { names.append(stream.stream) } }
+    if names.count > 1 {
+        for name in names.prefix(8) {
+            series.append(PlotSeries(name: "\(name) loss", points: losses.compactMap { record in record.loss(ofStream: name).map { (Double(record.step), $0) } }))
+        }
     }
     return LinePlot(series: series, title: title, xLabel: "step", yLabel: "loss", width: 560, height: 300)
 }
 
 /// What the trainer has reported so far, shared between its thread and the cell's.
 private struct LiveTraining {
+    var total = 0
+    var introduction: String?
     var losses: [StepRecord] = []
     var lastEvaluation: EvaluationRecord?
     var evaluating: (step: Int, count: Int)?
 }
 
 /// The live display of a run: a progress bar, the latest numbers and the loss curve.
-private func trainingBundle(_ live: LiveTraining, total: Int, method: String, note: String = "") -> MimeBundle {
-    let step = live.losses.last?.step ?? 0
+private func trainingBundle(_ live: LiveTraining, method: String, note: String = "") -> MimeBundle {
+    let step = live.losses.last?.step ?? 0, total = live.total
     var line = "train (\(method)): step \(step)/\(total)"
     if let last = live.losses.last {
         line += String(format: ", loss %.4f", last.loss)
-        if let rationale = last.rationaleLoss { line += String(format: " (label %.4f, rationale %.4f)", last.labelLoss, rationale) }
+        if last.streamLosses.count > 1 {
+            line += " (" + last.streamLosses.prefix(6).map { "\($0.stream) \(String(format: "%.4f", $0.loss))" }.joined(separator: ", ") + ")"
+        }
         line += String(format: ", %.0f tokens/s, %.1f s", last.tokensPerSecond, last.elapsed)
     }
     if let evaluation = live.lastEvaluation { line += String(format: "; validation accuracy %.4f at step %d", evaluation.accuracy, evaluation.step) }
@@ -164,72 +181,106 @@ let trainingBuiltins: [Builtin] = [
                       Parameter("accumulation", "Int", labeled: true, default: .integer(1)), Parameter("optimizer", "String", labeled: true, default: .string("adamw")),
                       Parameter("schedule", "String", labeled: true, default: .string("constant")), Parameter("warmup", "Int", labeled: true, default: .integer(0)),
                       Parameter("maskNumbers", "Bool", labeled: true, default: .null), Parameter("seed", "Int", labeled: true, default: .null),
-                      Parameter("checkpoint", "String", labeled: true, default: .null)],
+                      Parameter("checkpoint", "String", labeled: true, default: .null), Parameter("pack", "Int", labeled: true, default: .null)],
             returns: "Run", documentation: """
-        Trains a student with a recipe, showing a progress bar and the live loss curve.
+        Trains a student with a recipe or on a mixture, showing a progress bar and the live loss curve.
 
-        `on:` is a teacher's rationales (`why`, or `why.filter { $0.agrees }`) or examples (for \
-        `finetune`). `method:` is `finetune`, `distill` or `stepByStep(alpha:)` (default: stepByStep \
-        for rationales, finetune for examples). `steps:` (or `epochs:`) of `batch:` examples at `lr:`; \
-        with `evalEvery:` it evaluates on `validation:` (default: the task's valid split) and keeps \
-        the best weights. Numbers are masked for equation tasks unless `maskNumbers: false`. \
+        `on:` is a teacher's rationales (`why`, or `why.filter { $0.agrees }`), examples (for \
+        `finetune`) or a mixture of streams (`mixture([...])`). `method:` is `finetune`, `distill` or \
+        `stepByStep(alpha:)` (default: stepByStep for rationales, finetune for examples). \
+        `steps:` (or `epochs:`) of `batch:` examples at `lr:`; with `evalEvery:` it evaluates on \
+        `validation:` (default: the task's valid split) and keeps the best weights. `pack: 256` \
+        packs several examples into rows of 256 tokens instead of padding each batch (same loss, \
+        less padding). Numbers are masked for equation tasks unless `maskNumbers: false`. \
         `checkpoint:` writes resumable checkpoints there. Interrupting stops at the last completed \
         step, which the student keeps. Example: `train(s, on: kept, method: stepByStep(alpha: 0.5), steps: 2000, batch: 32)`.
         """) { arguments, context in
         let studentObject = try arguments.host("student", StudentObject.self, expected: "a student such as `t5(size: \"tiny\", tokenizer: task)`")
-        let (examples, outputs, task) = try trainingInput(arguments["on"])
-        var recipe: Recipe
-        if arguments["method"] == .null {
-            recipe = outputs.isEmpty ? Recipe.finetune() : Recipe.stepByStep()
-        } else {
-            recipe = try recipeArgument(arguments["method"], context: context, callee: "train")
-        }
-        if recipe.needsTeacher && outputs.isEmpty {
-            throw CellError(.value, "`\(RecipeObject(recipe).label)` learns from a teacher: pass its rationales, e.g. `train(s, on: teacher.explain(task.train), ...)`")
-        }
-        if case .bool(let mask) = arguments["maskNumbers"] { recipe.maskNumbers = mask } else { recipe.maskNumbers = task.dataset.labelKind == .equation }
-        let data = try converting { try recipe.prepare(examples, teacher: outputs, kind: task.dataset.labelKind) }
         func optionalInt(_ name: String, in range: ClosedRange<Int>) throws -> Int? { arguments[name] == .null ? nil : try arguments.integer(name, in: range) }
         guard let optimizer = OptimizerKind(rawValue: try arguments.string("optimizer").lowercased()) else {
             throw CellError(.value, "unknown optimizer \"\(try arguments.string("optimizer"))\"; use \"adamw\" or \"adafactor\"")
         }
-        let schedule = try arguments.schedule("schedule")
         let config = TrainerConfig(
             steps: try optionalInt("steps", in: 1...TrainingBounds.steps), epochs: try arguments.integer("epochs", in: 1...TrainingBounds.epochs),
             batchSize: try arguments.integer("batch", in: 1...TrainingBounds.batch),
             gradientAccumulation: try arguments.integer("accumulation", in: 1...TrainingBounds.accumulation),
             learningRate: try arguments.double("lr", in: 0...TrainingBounds.learningRate), optimizer: optimizer,
-            warmupSteps: try arguments.integer("warmup", in: 0...TrainingBounds.steps), schedule: schedule,
+            warmupSteps: try arguments.integer("warmup", in: 0...TrainingBounds.steps), schedule: try arguments.schedule("schedule"),
+            packLength: try optionalInt("pack", in: 2...65_536),
             evalEvery: try arguments.integer("evalEvery", in: 0...TrainingBounds.steps),
             evalLimit: try optionalInt("evalLimit", in: 1...TrainingBounds.examples), patience: try optionalInt("patience", in: 1...TrainingBounds.steps), keepBest: true,
-            checkpointDirectory: try arguments.optionalString("checkpoint"),
-            seed: arguments["seed"] == .null ? context.seed : try arguments.seed("seed"))
-        let validation = try validationInput(arguments["validation"], task: task)
+            checkpointDirectory: try arguments.optionalString("checkpoint"))
+        let seed = arguments["seed"] == .null ? context.seed : try arguments.seed("seed")
+
+        // What to train on: a recipe over examples (and a teacher's outputs), or a mixture.
+        let method: ExperimentMethod, experimentTask: ExperimentTask, label: String, recipeLabel: String, maskNumbers: Bool
+        var writesRationales = false
+        if let mixture = mixtureArgument(arguments["on"]) {
+            guard arguments["method"] == .null else {
+                throw CellError(.value, "a mixture carries its own streams and weights; leave out `method:` (or train on rationales with a recipe)")
+            }
+            let first = mixture.streams[0].task
+            let validation = arguments["validation"] == .null ? [] : try examplesArgument(arguments["validation"], callee: "train", name: "validation").0
+            maskNumbers = false
+            method = .mixture(mixture.mixture, name: "mixture")
+            experimentTask = ExperimentTask(name: first.dataset.name, kind: first.dataset.labelKind, train: [], valid: validation, test: [],
+                                            explain: { _ in [] })
+            label = "mixture of \(mixture.mixture.streams.count)"
+            recipeLabel = label
+        } else {
+            let (examples, outputs, task) = try trainingInput(arguments["on"])
+            var recipe: Recipe
+            if arguments["method"] == .null {
+                recipe = outputs.isEmpty ? Recipe.finetune() : Recipe.stepByStep()
+            } else {
+                recipe = try recipeArgument(arguments["method"], context: context, callee: "train")
+            }
+            if recipe.needsTeacher && outputs.isEmpty {
+                throw CellError(.value, "`\(RecipeObject(recipe).label)` learns from a teacher: pass its rationales, e.g. `train(s, on: teacher.explain(task.train), ...)`")
+            }
+            if case .bool(let mask) = arguments["maskNumbers"] { maskNumbers = mask } else { maskNumbers = task.dataset.labelKind == .equation }
+            var byID: [ExampleID: TeacherOutput] = [:]
+            for output in outputs where byID[output.example.id] == nil { byID[output.example.id] = output }
+            method = .recipe(recipe)
+            experimentTask = ExperimentTask(name: task.dataset.name, kind: task.dataset.labelKind, train: examples,
+                                            valid: try validationInput(arguments["validation"], task: task), test: [],
+                                            explain: { $0.compactMap { byID[$0.id] } })
+            label = recipe.method.rawValue
+            recipeLabel = RecipeObject(recipe).label
+            writesRationales = recipe.method == .stepByStep && recipe.alpha < 1
+        }
         let student = studentObject.student
-        let trainer = try converting { try Trainer(student: student, data: data, validation: validation, kind: task.dataset.labelKind, config: config) }
-        let total = trainer.totalSteps
-        let method = recipe.method.rawValue
-        context.emit(.stream(.stdout, "\(student.summary)\nrecipe \(RecipeObject(recipe).label): \(data.report)\n"))
+        var experiment = Experiment(task: experimentTask, config: config, maskNumbers: maskNumbers) { _, _ in student }
+        if let mixture = mixtureArgument(arguments["on"]) { experiment.evaluationTemplate = mixture.streams[0].stream.template }
 
         let live = Locked(LiveTraining())
         let flag = CancellationFlag()
-        let displayID = context.display(trainingBundle(LiveTraining(), total: total, method: method))
+        let displayID = context.display(trainingBundle(LiveTraining(), method: label))
         var throttle = DisplayThrottle()
-        var shownSteps = -1, shownEvaluations = -1
+        var shownSteps = -1, shownEvaluations = -1, introduced = false
         func refresh() {
             let current = live.value
+            if !introduced, let intro = current.introduction {
+                introduced = true
+                context.emit(.stream(.stdout, intro))
+            }
             let evaluations = (current.lastEvaluation?.step ?? -1) * 2 + (current.evaluating == nil ? 0 : 1)
             guard current.losses.count != shownSteps || evaluations != shownEvaluations, throttle.ready() else { return }
             shownSteps = current.losses.count
             shownEvaluations = evaluations
-            context.updateDisplay(trainingBundle(current, total: total, method: method), id: displayID)
+            context.updateDisplay(trainingBundle(current, method: label), id: displayID)
         }
-        let result = try runOnLargeStack(context, cancel: flag, poll: 0.05, tick: refresh) {
-            try trainer.train(cancel: flag) { event in
+        let outcome = try runOnLargeStack(context, cancel: flag, poll: 0.05, tick: refresh) {
+            try experiment.run(method, seed: seed, student: student, cancel: flag) { event in
                 switch event {
-                case .step(let record): live.value.losses.append(record)
-                case .evaluationStarted(let step, let count): live.value.evaluating = (step, count)
-                case .evaluation(let record):
+                case .prepared(let report, let manifest, let summary, _, let total):
+                    live.value.total = total
+                    let streams = manifest.streams.map { "\($0.name) (\(groupedDigits($0.pairs)) pairs, weight \(formatDouble($0.weight)))" }
+                    live.value.introduction = "\(summary)\n" + (report.map { "recipe \(recipeLabel): \($0)\n" } ?? "")
+                        + "streams: \(streams.joined(separator: ", ")); data \(manifest.shortHash)\n"
+                case .training(.step(let record)): live.value.losses.append(record)
+                case .training(.evaluationStarted(let step, let count)): live.value.evaluating = (step, count)
+                case .training(.evaluation(let record)):
                     live.value.lastEvaluation = record
                     live.value.evaluating = nil
                 default: break
@@ -238,14 +289,15 @@ let trainingBuiltins: [Builtin] = [
         }
         var final = live.value
         final.evaluating = nil
-        let run = RunObject(result: result, recipe: recipe, report: data.report, studentSummary: student.summary)
-        studentObject.maskNumbers = recipe.maskNumbers
-        studentObject.writesRationales = recipe.method == .stepByStep && data.report.rationales > 0
+        let result = outcome.training
+        let run = RunObject(result: result, method: label, report: outcome.report, manifest: outcome.manifest, studentSummary: student.summary)
+        studentObject.maskNumbers = maskNumbers
+        studentObject.writesRationales = writesRationales && (outcome.report?.rationales ?? 0) > 0
         studentObject.lastRun = run
         let note = result.stopReason == .cancelled ? " — interrupted; the student keeps step \(result.steps)" : " — done"
-        context.updateDisplay(trainingBundle(final, total: total, method: method, note: note), id: displayID)
+        context.updateDisplay(trainingBundle(final, method: label, note: note), id: displayID)
         if result.stopReason == .cancelled {
-            throw CellError(.interrupted, "training was interrupted at step \(result.steps) of \(total); the student keeps the weights of its last completed step (\(result.steps)), and `student.lastRun` holds the run")
+            throw CellError(.interrupted, "training was interrupted at step \(result.steps) of \(result.totalSteps); the student keeps the weights of its last completed step (\(result.steps)), and `student.lastRun` holds the run")
         }
         return .host(run)
     },

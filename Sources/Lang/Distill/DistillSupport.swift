@@ -3,9 +3,11 @@
 // of host objects, and running async work from a cell with live progress and interrupts.
 import Distill
 import Foundation
+import Tensor
+import NN
 
 /// The builtins of the distillation layer, registered in every interpreter by `BuiltinRegistry.standard()`.
-let distillBuiltins: [Builtin] = taskBuiltins + teacherBuiltins + promptBuiltins + plotBuiltins + studentBuiltins + trainingBuiltins + evaluationBuiltins + sweepBuiltins
+let distillBuiltins: [Builtin] = taskBuiltins + teacherBuiltins + promptBuiltins + plotBuiltins + studentBuiltins + trainingBuiltins + evaluationBuiltins + sweepBuiltins + mixtureBuiltins
 
 /// A Distill error as a CellError: its own description (every Distill error names what to fix).
 func cellError(_ error: Error) -> CellError {
@@ -23,9 +25,9 @@ func converting<T>(_ body: () throws -> T) throws -> T {
 
 extension Arguments {
     /// A learning-rate schedule named by a string argument; a ValueError listing the schedules otherwise.
-    func schedule(_ name: String) throws -> ScheduleKind {
+    func schedule(_ name: String) throws -> LRSchedule.Kind {
         let text = try string(name)
-        guard let schedule = ScheduleKind(rawValue: text.lowercased()) else {
+        guard let schedule = LRSchedule.Kind(rawValue: text.lowercased()) else {
             throw CellError(.value, "unknown schedule \"\(text)\"; use \"constant\", \"linear\", \"cosine\" or \"inverse-sqrt\"")
         }
         return schedule

@@ -3,6 +3,7 @@
 // and, for NLI tasks, a confusion matrix.
 import Distill
 import Foundation
+import Tensor
 
 /// A student's evaluation on some examples.
 public final class EvaluationObject: HostObject {
@@ -10,13 +11,16 @@ public final class EvaluationObject: HostObject {
     public let evaluation: Evaluation
     /// The examples' task name.
     public let taskName: String
+    /// How answers were predicted ("generation", "rank classification").
+    public let method: String
     /// How many rows the table shows.
     let shown: Int
 
     /// Wraps an evaluation.
-    public init(evaluation: Evaluation, taskName: String, shown: Int = 10) {
+    public init(evaluation: Evaluation, taskName: String, method: String = "generation", shown: Int = 10) {
         self.evaluation = evaluation
         self.taskName = taskName
+        self.method = method
         self.shown = shown
     }
 
@@ -52,12 +56,12 @@ public final class EvaluationObject: HostObject {
             guard let confusion = evaluation.confusion else { return .null }
             return .host(TableValue(rows: confusionRows(confusion)))
         case "mistakes":
-            return .host(EvaluationObject(evaluation: Evaluation(rows: evaluation.rows.filter { !$0.correct }, confusion: nil), taskName: taskName, shown: shown))
+            return .host(EvaluationObject(evaluation: Evaluation(rows: evaluation.rows.filter { !$0.correct }, confusion: nil), taskName: taskName, method: method, shown: shown))
         case "show":
             return hostMethod("show", [Parameter("n", "Int", default: .integer(10))], returns: "Evaluation", documentation: Self.memberDocs["show"] ?? "") { arguments, _ in
                 let count = try arguments.integer("n")
                 guard count >= 0 else { throw CellError(.value, "`show` needs a count of 0 or more, got \(count)") }
-                return .host(EvaluationObject(evaluation: self.evaluation, taskName: self.taskName, shown: count))
+                return .host(EvaluationObject(evaluation: self.evaluation, taskName: self.taskName, method: self.method, shown: count))
             }
         default: return nil
         }
@@ -65,7 +69,7 @@ public final class EvaluationObject: HostObject {
 
     var summary: String {
         "Evaluation on \(evaluation.count) \(taskName) examples: accuracy \(String(format: "%.4f", evaluation.accuracy)) "
-            + "(\(evaluation.correctCount) correct, \(evaluation.unparseableCount) empty)"
+            + "(\(evaluation.correctCount) correct, \(evaluation.unparseableCount) empty)" + (method == "generation" ? "" : "; by \(method)")
     }
 
     public func render() -> MimeBundle {
@@ -109,23 +113,67 @@ private func confusionRows(_ confusion: ConfusionMatrix) -> [Record] {
 let evaluationBuiltins: [Builtin] = [
     Builtin("evaluate", [Parameter("student", "Student"), Parameter("on", "List", labeled: true),
                          Parameter("rationales", "Bool", labeled: true, default: .null), Parameter("maxTokens", "Int", labeled: true, default: .integer(64)),
-                         Parameter("batch", "Int", labeled: true, default: .integer(32))], returns: "Evaluation", documentation: """
-        Scores a student on examples: its greedy answer to each, against the gold label.
+                         Parameter("batch", "Int", labeled: true, default: .integer(32)),
+                         Parameter("rankClassification", "Bool", labeled: true, default: .null),
+                         Parameter("split", "String", labeled: true, default: .string("test"))], returns: "Evaluation", documentation: """
+        Scores a student on examples, or on each stream of a mixture.
 
-        Equations compare by value. The result shows accuracy, a row per example and, for NLI, a \
-        confusion matrix. `rationales: true` also generates each example's rationale (the default \
-        for a student trained step-by-step). Example: `evaluate(s, on: svamp.test)`.
+        Equations compare by value. For tasks with options (NLI classes, CQA's choices) it ranks \
+        the options by their summed log-likelihood (FLAN's rank classification) unless \
+        `rankClassification: false` asks for free generation. The result shows accuracy, a row \
+        per example and, for NLI, a confusion matrix. `rationales: true` also generates each \
+        example's rationale (the default for a student trained step-by-step). With a mixture or a \
+        stream, each stream's task is scored on its `split:` (the test split) under the stream's \
+        template, with a row per stream and per template. Example: `evaluate(s, on: svamp.test)`.
         """) { arguments, context in
         let studentObject = try arguments.host("student", StudentObject.self, expected: "a student such as `t5(size: \"tiny\", tokenizer: task)`")
-        let (examples, task) = try examplesArgument(arguments["on"], callee: "evaluate", name: "on")
-        let withRationales: Bool
-        if case .bool(let flag) = arguments["rationales"] { withRationales = flag } else { withRationales = studentObject.writesRationales }
         let maxTokens = try arguments.integer("maxTokens"), batch = try arguments.integer("batch")
         guard (1...2048).contains(maxTokens) else { throw CellError(.value, "`evaluate(maxTokens:)` must be between 1 and 2048, got \(maxTokens)") }
         guard (1...1024).contains(batch) else { throw CellError(.value, "`evaluate(batch:)` must be between 1 and 1024, got \(batch)") }
-        let settings = EvaluationSettings(kind: task.dataset.labelKind, maskNumbers: studentObject.maskNumbers ?? (task.dataset.labelKind == .equation),
-                                          batchSize: batch, maxNewTokens: maxTokens, withRationales: withRationales, maxRationaleTokens: 192)
-        let progress = Locked<(done: Int, total: Int)>((0, examples.count))
+        let rankArgument: Bool? = { if case .bool(let flag) = arguments["rankClassification"] { return flag } else { return nil } }()
+        func settings(for task: TaskObject, examples: [Example], withRationales: Bool) throws -> EvaluationSettings {
+            let kind = task.dataset.labelKind
+            let rank = rankArgument ?? StudentEvaluator.hasOptions(examples, kind: kind)
+            if rank && !StudentEvaluator.hasOptions(examples, kind: kind) {
+                throw CellError(.value, "`evaluate(rankClassification: true)` needs options: \(task.dataset.name) has no classes and its examples no choices")
+            }
+            return EvaluationSettings(kind: kind, maskNumbers: studentObject.maskNumbers ?? (kind == .equation),
+                                      batchSize: batch, maxNewTokens: maxTokens, withRationales: withRationales, maxRationaleTokens: 192,
+                                      rankClassification: rank)
+        }
+        let student = studentObject.student
+        let flag = CancellationFlag()
+        let progress = Locked<(done: Int, total: Int)>((0, 0))
+        let interrupted = { "evaluation was interrupted after \(progress.value.done) of \(progress.value.total) examples; run the cell again to evaluate them all" }
+
+        if let mixture = mixtureArgument(arguments["on"]) {
+            let split = try arguments.string("split")
+            let withRationales: Bool
+            if case .bool(let wanted) = arguments["rationales"] { withRationales = wanted } else { withRationales = false }
+            let streams = try mixture.evaluationStreams(split: split) { task in
+                (try? settings(for: task, examples: task.dataset[split: split], withRationales: withRationales))
+                    ?? EvaluationSettings(kind: task.dataset.labelKind)
+            }
+            for stream in streams where stream.settings.rankClassification && !StudentEvaluator.hasOptions(stream.examples, kind: stream.settings.kind) {
+                throw CellError(.value, "stream '\(stream.name)' cannot be ranked: its examples have no options")
+            }
+            progress.value = (0, streams.reduce(0) { $0 + $1.examples.count })
+            let displayID = context.display(evaluationBundle(0, progress.value.total))
+            var throttle = DisplayThrottle()
+            let result = try runOnLargeStack(context, cancel: flag, tick: {
+                if throttle.ready() { context.updateDisplay(evaluationBundle(progress.value.done, progress.value.total), id: displayID) }
+            }, interrupted: interrupted) {
+                try StudentEvaluator.evaluate(student, streams: streams, cancel: flag) { done, total in progress.value = (done, total) }
+            }
+            context.updateDisplay(evaluationBundle(progress.value.total, progress.value.total), id: displayID)
+            return .host(StreamsEvaluationObject(result))
+        }
+
+        let (examples, task) = try examplesArgument(arguments["on"], callee: "evaluate", name: "on")
+        let withRationales: Bool
+        if case .bool(let wanted) = arguments["rationales"] { withRationales = wanted } else { withRationales = studentObject.writesRationales }
+        let settings = try settings(for: task, examples: examples, withRationales: withRationales)
+        progress.value = (0, examples.count)
         let displayID = context.display(evaluationBundle(0, examples.count))
         var throttle = DisplayThrottle()
         var shown = -1
@@ -135,16 +183,14 @@ let evaluationBuiltins: [Builtin] = [
             shown = current.done
             context.updateDisplay(evaluationBundle(current.done, current.total), id: displayID)
         }
-        let flag = CancellationFlag()
-        let student = studentObject.student
-        let interrupted = { "evaluation was interrupted after \(progress.value.done) of \(progress.value.total) examples; run the cell again to evaluate them all" }
         let evaluation = try runOnLargeStack(context, cancel: flag, tick: refresh, interrupted: interrupted) {
             try StudentEvaluator.evaluate(student, on: examples, settings: settings, cancel: flag) { done, total in
                 progress.value = (done, total)
             }
         }
         context.updateDisplay(evaluationBundle(examples.count, examples.count), id: displayID)
-        return .host(EvaluationObject(evaluation: evaluation, taskName: task.dataset.name))
+        return .host(EvaluationObject(evaluation: evaluation, taskName: task.dataset.name,
+                                      method: settings.rankClassification ? "rank classification" : "generation"))
     },
 ]
 

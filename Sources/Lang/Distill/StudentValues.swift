@@ -4,6 +4,7 @@
 import Distill
 import Foundation
 import Models
+import Tensor
 
 /// A student model, with what the language remembers about it: how its inputs were masked and
 /// its last training run.
@@ -74,7 +75,7 @@ public final class StudentObject: HostObject {
                     masked = masking.masked
                     mask = masking.mask
                 }
-                let flag = Distill.CancellationFlag()
+                let flag = CancellationFlag()
                 let source = Recipe.source(masked, task: task)
                 let outputs = try runOnLargeStack(context, cancel: flag, interrupted: { "generation was interrupted" }) {
                     self.student.setTraining(false)
@@ -88,7 +89,7 @@ public final class StudentObject: HostObject {
     }
 
     public func render() -> MimeBundle {
-        let trained = lastRun.map { "; last trained \($0.result.steps) steps (\($0.recipe.method.rawValue))" } ?? "; untrained"
+        let trained = lastRun.map { "; last trained \($0.result.steps) steps (\($0.method))" } ?? "; untrained"
         return MimeBundle(plain: "Student \(student.summary)\(trained)")
     }
 }
@@ -202,7 +203,7 @@ let studentBuiltins: [Builtin] = [
         let dropout = try arguments.double("dropout")
         guard (0..<1).contains(dropout) else { throw CellError(.value, "`t5(dropout:)` must be in [0, 1), got \(dropout)") }
         let seed = arguments["seed"] == .null ? context.seed : try arguments.seed("seed")
-        let flag = Distill.CancellationFlag()
+        let flag = CancellationFlag()
         let student = try runOnLargeStack(context, cancel: flag, interrupted: { "building the student was interrupted" }) {
             try T5Student.fromScratch(size: size, texts: texts, vocabularySize: vocabulary, dropout: Float(dropout), seed: seed)
         }

@@ -3,6 +3,7 @@
 // text), the token limit or a cancellation flag, and streaming text pieces that never split a
 // multi-byte character or show text that a stop string may still swallow.
 import Foundation
+import Tensor
 
 /// Generates text from a `LlamaModel`.
 public final class LlamaGenerator {

@@ -51,17 +51,6 @@ public struct GenerationResult: Sendable {
     public var generationSeconds: Double
 }
 
-/// A flag another thread sets to stop generation at the next token.
-public final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    public init() {}
-    /// Asks the run to stop.
-    public func cancel() { lock.lock(); value = true; lock.unlock() }
-    /// Whether `cancel()` was called.
-    public var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return value }
-}
-
 /// Picks token ids from logits.
 public struct Sampler {
     /// As in `GenerationParameters`: 0 is greedy; top-k 0 and top-p 1 keep every token.

@@ -26,7 +26,7 @@ enum LlamaAttention {
         // two threads get even shares.
         let parts = t * kvHeads >= 2 * threads ? 1 : groups
         let work = t * kvHeads * parts
-        let o = SendablePointer(pointer: out)
+        let o = SendablePointer(out)
         // A token's attention is cheap at short contexts; only split when there is enough of it.
         let useful = t * c.nHeads * (start + t) * hd < 65536 ? 1 : threads
         QuantMatmul.parallelChunks(count: work, threads: useful) { range in
@@ -36,7 +36,7 @@ enum LlamaAttention {
             for item in range {
                 let part = item % parts, g = (item / parts) % kvHeads, i = item / (parts * kvHeads)
                 let heads = parts == 1 ? 0..<groups : part..<(part + 1)
-                head(q: q, keys: keys, keyStride: keyStride, values: values, out: o.pointer, query: i, start: start,
+                head(q: q, keys: keys, keyStride: keyStride, values: values, out: o.p, query: i, start: start,
                      group: g, heads: heads, scores: scores, width: width, config: c, halfWeights: halfWeights)
             }
         }

@@ -48,10 +48,10 @@ enum LlamaProducts {
             let tile = Tensor.zeros([rows, k])                                // (rows, k)
             tile.withUnsafeMutableFloats { dst in
                 guard let base = dst.baseAddress else { return }
-                let out = SendablePointer(pointer: base)
+                let out = SendablePointer(base)
                 let start = first
                 QuantMatmul.parallelChunks(count: rows, threads: threads) { range in
-                    for r in range { dequantize(w.row(start + r), out.pointer + r * k, k) }
+                    for r in range { dequantize(w.row(start + r), out.p + r * k, k) }
                 }
             }
             let product = input.linear(weight: tile)                          // (batch, rows)
@@ -117,7 +117,7 @@ enum LlamaMatvec {
         let groups = products.map { ($0.0.quantized.rows + 3) / 4 }
         let total = groups.reduce(0, +)
         let rows = products.reduce(0) { $0 + $1.0.quantized.rows }
-        let outs = products.map { SendablePointer(pointer: $0.1) }
+        let outs = products.map { SendablePointer($0.1) }
         let useful = Swift.max(1, Swift.min(threads, rows / 64))
         QuantMatmul.parallelChunks(count: total, threads: useful) { range in
             var base = 0
@@ -126,7 +126,7 @@ enum LlamaMatvec {
                 if lo < hi, let scales = w.scales {
                     let q = w.quantized
                     let rows = ((lo - base) * 4)..<Swift.min((hi - base) * 4, q.rows)
-                    if q.type == .q4_1 { q4_1(q, scales, x, s, outs[m].pointer, rows) } else { q8_0(q, scales, x, outs[m].pointer, rows) }
+                    if q.type == .q4_1 { q4_1(q, scales, x, s, outs[m].p, rows) } else { q8_0(q, scales, x, outs[m].p, rows) }
                 }
                 base += groups[m]
             }
@@ -140,16 +140,16 @@ enum LlamaMatvec {
         defer { sums.deallocate() }
         QuantDot.blockSums(x, m.columns, into: sums)
         let s = UnsafePointer(sums)
-        let out = SendablePointer(pointer: y)
+        let out = SendablePointer(y)
         let useful = Swift.max(1, Swift.min(threads, m.rows / 64))
         let groups = (m.rows + 3) / 4
         QuantMatmul.parallelChunks(count: groups, threads: useful) { range in
             let rows = (range.lowerBound * 4)..<Swift.min(range.upperBound * 4, m.rows)
             guard let scales = w.scales else {
-                for r in rows { out.pointer[r] = m.type.traits.dotRow(m.row(r), x, s, m.columns) }
+                for r in rows { out.p[r] = m.type.traits.dotRow(m.row(r), x, s, m.columns) }
                 return
             }
-            if m.type == .q4_1 { q4_1(m, scales, x, s, out.pointer, rows) } else { q8_0(m, scales, x, out.pointer, rows) }
+            if m.type == .q4_1 { q4_1(m, scales, x, s, out.p, rows) } else { q8_0(m, scales, x, out.p, rows) }
         }
     }
 

@@ -35,11 +35,6 @@ public struct QuantizedMatrix: @unchecked Sendable {
     @inline(__always) public func row(_ r: Int) -> UnsafeRawPointer { data + r * rowBytes }
 }
 
-/// Raw pointers made sendable for `concurrentPerform`; each task writes a disjoint range.
-struct SendablePointer<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-}
-
 /// Products of a quantised matrix with float activations.
 public enum QuantMatmul {
     /// Default thread count: the engine's `Parallel.threads` (every core unless `%threads` says otherwise).
@@ -59,7 +54,7 @@ public enum QuantMatmul {
     public static func matvec(_ w: QuantizedMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                               threads: Int = defaultThreads) {
         let dot = w.type.traits.dotRow
-        let out = SendablePointer(pointer: y)
+        let out = SendablePointer(y)
         let sums = UnsafeMutablePointer<Float>.allocate(capacity: (w.columns + 31) / 32 + 1)
         defer { sums.deallocate() }
         QuantDot.blockSums(x, w.columns, into: sums)
@@ -67,7 +62,7 @@ public enum QuantMatmul {
         // Fewer than ~64 rows a thread is not worth waking the other core for.
         let useful = max(1, min(threads, w.rows / 64))
         parallelChunks(count: w.rows, threads: useful) { range in
-            for r in range { out.pointer[r] = dot(w.row(r), x, blockSums, w.columns) }
+            for r in range { out.p[r] = dot(w.row(r), x, blockSums, w.columns) }
         }
     }
 
@@ -91,7 +86,7 @@ public enum QuantMatmul {
         if batch == 1 { matvec(w, x, y, threads: threads); return }
         let traits = w.type.traits
         let k = w.columns, m = w.rows
-        let out = SendablePointer(pointer: y)
+        let out = SendablePointer(y)
         let useful = max(1, min(threads, m / 16))
         parallelChunks(count: m, threads: useful) { range in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: k)
@@ -101,11 +96,11 @@ public enum QuantMatmul {
                 var b = 0
                 while b + 4 <= batch {
                     let d = dot4(scratch, x + b * k, k)
-                    for j in 0..<4 { out.pointer[(b + j) * m + r] = d[j] }
+                    for j in 0..<4 { out.p[(b + j) * m + r] = d[j] }
                     b += 4
                 }
                 while b < batch {
-                    out.pointer[b * m + r] = QuantDot.dotF32(UnsafeRawPointer(scratch), x + b * k, x, k)
+                    out.p[b * m + r] = QuantDot.dotF32(UnsafeRawPointer(scratch), x + b * k, x, k)
                     b += 1
                 }
             }
