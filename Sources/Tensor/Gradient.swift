@@ -132,11 +132,11 @@ enum Gradient {
             let (dx, dw, db) = NormBackward.run(g, x: node.saved[0], weight: node.inputs[1], hasBias: node.inputs.count > 2,
                                                 mean: node.saved[1], rstd: node.saved[2], rms: rms)
             return [dx, dw] + (node.inputs.count > 2 ? [db] : [])
-        case let .attention(scale, _, groups):
+        case let .attention(scale, _, groups, blocks):
             let hasBias = node.inputs.count > 3
             let (dq, dk, dv, ds) = AttentionBackward.run(g, query: x, key: node.inputs[1], value: node.inputs[2],
                                                          probs: node.saved[0], scale: scale, groups: groups,
-                                                         needScores: hasBias && node.inputs[3].requiresGrad)
+                                                         needScores: hasBias && node.inputs[3].requiresGrad, blocks: blocks)
             return [dq, dk, dv] + (hasBias ? [ds?.sumTo(node.inputs[3].shape)] : [])
         }
     }

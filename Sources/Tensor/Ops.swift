@@ -21,7 +21,7 @@ public enum Op {
     case crossEntropy(ignoreIndex: Int32, labelSmoothing: Float, validCount: Int)
     case tokenCrossEntropy(ignoreIndex: Int32)
     case layerNorm, rmsNorm
-    case attention(scale: Float, causal: Bool, kvGroups: Int)
+    case attention(scale: Float, causal: Bool, kvGroups: Int, blocks: AttentionBlocks?)
 }
 
 /// A tape entry: the op, its inputs, and tensors saved for the backward rule.

@@ -145,7 +145,8 @@ struct TrainCommand: ParsableCommand {
         var total = 0
         let every = logEvery
         let outcome = try experiment.run(.recipe(recipe), fraction: fraction, seed: seed,
-                                         resume: resume ? checkpoint.map { URL(fileURLWithPath: $0) } : nil, cancel: flag) { event in
+                                         resume: resume ? checkpoint.map { URL(fileURLWithPath: $0) } : nil,
+                                         testWhenCancelled: true, cancel: flag) { event in
             switch event {
             case .prepared(let report, let manifest, let summary, let count, let steps):
                 total = steps
@@ -179,13 +180,7 @@ struct TrainCommand: ParsableCommand {
             }
             fflush(stdout)
         }
-        // An interrupted run is still scored as it stands (the Experiment skips the test then).
-        var evaluation = outcome.evaluation
-        if evaluation == nil, !experimentTask.test.isEmpty {
-            let test = Array(experimentTask.test.prefix(testLimit ?? experimentTask.test.count))
-            evaluation = try StudentEvaluator.evaluate(outcome.student, on: test, settings: experiment.evaluationSettings(withRationales: rationales))
-        }
-        guard let evaluation else { throw ValidationError("\(experimentTask.name) has no test split to score") }
+        guard let evaluation = outcome.evaluation else { throw ValidationError("\(experimentTask.name) has no test split to score") }
         print(String(format: "test examples=%d correct=%d empty=%d (%.1fs)", evaluation.count, evaluation.correctCount,
                      evaluation.unparseableCount, outcome.seconds - outcome.training.wallSeconds))
         if let confusion = evaluation.confusion { print(confusion) }

@@ -66,6 +66,8 @@ final class ExperimentTests: XCTestCase {
         XCTAssertEqual(kept.map(\.cell.method), ["finetune"])
         XCTAssertEqual(kept.first?.steps, 50)
         XCTAssertEqual(kept.first?.data?.count, 64, "each record names its data by the mixture's SHA-256")
+        XCTAssertEqual(kept.first?.mixture?.streams.map(\.name), ["label"])
+        XCTAssertEqual(kept.first?.mixture?.seed, 0)
 
         XCTAssertThrowsError(try experiment().sweep(try Sweep(methods: ["bogus"], fractions: [1], seeds: [0]), methods: methods, journal: nil)) {
             XCTAssertTrue("\($0)".contains("are not the methods given"), "\($0)")

@@ -41,20 +41,23 @@ public struct SweepRecord: Hashable, Sendable, Codable {
     public var seconds: Double
     /// Why training stopped ("finished", "early-stop").
     public var stopReason: String
-    /// The SHA-256 of the mixture the cell trained on (its manifest's hash), naming the exact
-    /// data; nil in journals written before mixtures.
-    public var data: String?
+    /// What the cell trained on: its streams, sizes, rates, seed and the SHA-256 of the data;
+    /// nil in journals written before mixtures.
+    public var mixture: MixtureManifest?
+
+    /// The SHA-256 of the data the cell trained on, when the record has its manifest.
+    public var data: String? { mixture?.hash }
 
     /// Creates a record.
     public init(cell: SweepCell, accuracy: Double, trainExamples: Int, steps: Int, seconds: Double,
-                stopReason: String = "finished", data: String? = nil) {
+                stopReason: String = "finished", mixture: MixtureManifest? = nil) {
         self.cell = cell
         self.accuracy = accuracy
         self.trainExamples = trainExamples
         self.steps = steps
         self.seconds = seconds
         self.stopReason = stopReason
-        self.data = data
+        self.mixture = mixture
     }
 }
 

@@ -146,7 +146,8 @@ public struct Experiment {
         public var trainExamples: Int
         /// The training run.
         public var training: TrainingResult
-        /// The test evaluation; nil when training was cancelled or the task has no test split.
+        /// The test evaluation; nil when the task has no test split, or training was cancelled
+        /// (unless the run was asked to test anyway).
         public var evaluation: Evaluation?
         /// Wall time of the whole run (recipe, training, evaluation), in seconds.
         public var seconds: Double
@@ -180,11 +181,14 @@ public struct Experiment {
     ///   - seed: The seed of the subsample, the student's initial weights, the draw order and dropout.
     ///   - student: Train this student instead of a fresh one from `makeStudent`.
     ///   - resume: A checkpoint folder to continue from.
-    ///   - cancel: Stops training at the last completed step, and skips the test evaluation.
+    ///   - testWhenCancelled: Score the test split even when training was interrupted (the
+    ///     command line does: the model is evaluated as it stands); otherwise it is skipped.
+    ///   - cancel: Stops training at the last completed step.
     ///   - onEvent: Progress.
     /// - Throws: `DatasetError`, `TrainingError`, or the teacher's and student's errors.
     public func run(_ method: ExperimentMethod, fraction: Double = 1, seed: UInt64, student given: Student? = nil,
-                    resume: URL? = nil, cancel: CancellationFlag? = nil, onEvent: ((Event) -> Void)? = nil) throws -> Outcome {
+                    resume: URL? = nil, testWhenCancelled: Bool = false, cancel: CancellationFlag? = nil,
+                    onEvent: ((Event) -> Void)? = nil) throws -> Outcome {
         let started = Date()
         let mixture: Mixture, report: RecipeReport?, trainExamples: Int
         switch method.source {
@@ -213,10 +217,13 @@ public struct Experiment {
         }
         let training = try trainer.train(cancel: cancel) { onEvent?(.training($0)) }
         var evaluation: Evaluation?
-        if training.stopReason != .cancelled, !task.test.isEmpty {
+        if training.stopReason != .cancelled || testWhenCancelled, !task.test.isEmpty {
             let test = Array(task.test.prefix(testLimit ?? task.test.count))
+            // After an interrupt the flag stays set; the test then runs without it.
             evaluation = try StudentEvaluator.evaluate(student, on: test, settings: evaluationSettings(withRationales: testRationales),
-                                                       cancel: cancel) { onEvent?(.testing(done: $0, total: $1)) }
+                                                       cancel: training.stopReason == .cancelled ? nil : cancel) {
+                onEvent?(.testing(done: $0, total: $1))
+            }
         }
         return Outcome(student: student, report: report, manifest: trainer.manifest, trainExamples: trainExamples,
                        training: training, evaluation: evaluation, seconds: Date().timeIntervalSince(started))
@@ -246,7 +253,7 @@ public struct Experiment {
             guard let evaluation = outcome.evaluation else { throw TrainingError.cancelled }
             return SweepRecord(cell: cell, accuracy: evaluation.accuracy, trainExamples: outcome.trainExamples,
                                steps: outcome.training.steps, seconds: outcome.seconds,
-                               stopReason: outcome.training.stopReason.rawValue, data: outcome.manifest.hash)
+                               stopReason: outcome.training.stopReason.rawValue, mixture: outcome.manifest)
         }
     }
 }

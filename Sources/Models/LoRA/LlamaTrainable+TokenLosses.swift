@@ -67,8 +67,11 @@ extension LlamaTrainable {
                     for j in 0..<width where segments[r][j] == segments[r][i] { mask[(r * width + i) * width + j] = 1 }
                 }
             }
+            var segmentRanges = rows.map { _ in [Range<Int>]() }
+            for p in pairs.indices { segmentRanges[places[p]].append(starts[p]..<(starts[p] + lengths[p])) }
             hidden = try hiddenStates(rows, positions: positions,
-                                      mask: Tensor(mask, shape: [rows.count, 1, width, width]))
+                                      mask: Tensor(mask, shape: [rows.count, 1, width, width]),
+                                      blocks: .diagonal(segmentRanges))
         } else {
             hidden = try hiddenStates(rows)                           // padding sits after each row's tokens
         }

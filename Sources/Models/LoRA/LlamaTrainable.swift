@@ -54,14 +54,15 @@ public final class LlamaTrainableBlock: Module {
 
     /// x (B, T, dModel) -> (B, T, dModel); `cos`, `sin` are RoPE tables shaped for `LlamaTrainable.rotate`,
     /// and `mask` (B, 1, T, T), when given, hides keys (0) from queries on top of causality.
-    func callAsFunction(_ x: Tensor, config c: LlamaConfig, cos: Tensor, sin: Tensor, mask: Tensor? = nil) -> Tensor {
+    func callAsFunction(_ x: Tensor, config c: LlamaConfig, cos: Tensor, sin: Tensor, mask: Tensor? = nil,
+                        blocks: AttentionBlocks? = nil) -> Tensor {
         let b = x.shape[0], t = x.shape[1], hd = c.headDim
         let h = x.rmsNorm(weight: inputLayernorm, eps: c.rmsNormEpsilon)
         let q = LlamaTrainable.rotate(qProj(h).reshaped([b, t, c.nHeads, hd]), neoX: c.ropeNeoX, cos: cos, sin: sin)
         let k = LlamaTrainable.rotate(kProj(h).reshaped([b, t, c.nKVHeads, hd]), neoX: c.ropeNeoX, cos: cos, sin: sin)
         let v = vProj(h).reshaped([b, t, c.nKVHeads, hd])
         let attn = Tensor.attention(query: q.transposed(1, 2), key: k.transposed(1, 2), value: v.transposed(1, 2),
-                                    mask: mask, causal: true)                       // (B, H, T, hd)
+                                    mask: mask, causal: true, blocks: blocks)       // (B, H, T, hd)
         let x1 = x + oProj(attn.transposed(1, 2).reshaped([b, t, c.qDim]))
         let m = x1.rmsNorm(weight: postAttentionLayernorm, eps: c.rmsNormEpsilon)
         return x1 + downProj(gateProj(m).silu() * upProj(m))
@@ -145,7 +146,7 @@ public final class LlamaTrainable: Module {
 
     /// The final hidden states (B, T, dModel) for token ids (B, T).
     public func hiddenStates(_ ids: [[Int]]) throws -> Tensor {
-        try hiddenStates(ids, positions: nil, mask: nil)
+        try hiddenStates(ids, positions: nil, mask: nil, blocks: nil)
     }
 
     /// The final hidden states (B, T, dModel) for token ids (B, T), with RoPE positions per token
@@ -153,7 +154,8 @@ public final class LlamaTrainable: Module {
     /// - Parameters:
     ///   - positions: (B, T) positions; nil means 0..<T in every row.
     ///   - mask: (B, 1, T, T), 0 where a query may not see a key (on top of causality), or nil.
-    func hiddenStates(_ ids: [[Int]], positions: [[Int]]?, mask: Tensor?) throws -> Tensor {
+    ///   - blocks: for packed rows, each segment's block, so only it is computed.
+    func hiddenStates(_ ids: [[Int]], positions: [[Int]]?, mask: Tensor?, blocks: AttentionBlocks? = nil) throws -> Tensor {
         let b = ids.count, t = ids.first?.count ?? 0
         guard b > 0, t > 0, ids.allSatisfy({ $0.count == t }) else { throw LlamaError.emptyInput }
         if let bad = ids.joined().first(where: { $0 < 0 || $0 >= config.vocabularySize }) {
@@ -177,7 +179,7 @@ public final class LlamaTrainable: Module {
             sin = Tensor(s, shape: tableShape)
         }
         var x = embedTokens.embedding(idTensor)                                  // (B, T, dModel)
-        for layer in layers { x = layer(x, config: config, cos: cos, sin: sin, mask: mask) }
+        for layer in layers { x = layer(x, config: config, cos: cos, sin: sin, mask: mask, blocks: blocks) }
         return x.rmsNorm(weight: norm, eps: config.rmsNormEpsilon)
     }
 

@@ -103,20 +103,24 @@ final class T5Attention: Module {
     ///     see a key (packed rows; a query may see no key at all, and then attends to nothing), or nil.
     ///   - bias: (H, Tq, Tk) relative position bias, or nil (cross-attention).
     ///   - causal: query i sees keys 0...i (decoder self-attention).
-    func callAsFunction(_ x: Tensor, memory: Tensor? = nil, mask: Tensor?, bias: Tensor?, causal: Bool) -> Tensor {
+    func callAsFunction(_ x: Tensor, memory: Tensor? = nil, mask: Tensor?, bias: Tensor?, causal: Bool,
+                        blocks: AttentionBlocks? = nil) -> Tensor {
         let source = memory ?? x
         let query = heads(q(x)), key = heads(k(source)), value = heads(v(source))   // (B, H, T, D)
-        return o(attend(query, key, value, mask: mask, bias: bias, causal: causal))
+        return o(attend(query, key, value, mask: mask, bias: bias, causal: causal, blocks: blocks))
     }
 
     /// Scores, mask, softmax, (dropout), weighted values: (B, H, Tq, D) -> (B, Tq, H*D).
-    func attend(_ query: Tensor, _ key: Tensor, _ value: Tensor, mask: Tensor?, bias: Tensor?, causal: Bool) -> Tensor {
+    func attend(_ query: Tensor, _ key: Tensor, _ value: Tensor, mask: Tensor?, bias: Tensor?, causal: Bool,
+                blocks: AttentionBlocks? = nil) -> Tensor {
         let (b, tq) = (query.shape[0], query.shape[2])
         let out: Tensor
         if dropout.isTraining && dropout.p > 0 {
             out = unfusedAttention(query, key, value, mask: mask, bias: bias, causal: causal)
         } else {
-            out = Tensor.attention(query: query, key: key, value: value, mask: mask, bias: bias, causal: causal, scale: 1)
+            // Packed rows: only each sequence's own block is computed (the mask says the same).
+            out = Tensor.attention(query: query, key: key, value: value, mask: mask, bias: bias, causal: causal, scale: 1,
+                                   blocks: blocks)
         }
         return out.transposed(1, 2).reshaped([b, tq, nHeads * dKV])          // (B, Tq, H*D)
     }

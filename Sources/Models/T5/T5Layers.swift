@@ -72,8 +72,8 @@ final class T5SelfAttentionLayer: Module {
 
     override func ownParameters() -> [(String, Tensor)] { [] }
 
-    func callAsFunction(_ x: Tensor, mask: Tensor?, bias: Tensor?, causal: Bool) -> Tensor {
-        x + dropout(attention(layerNorm(x), mask: mask, bias: bias, causal: causal))
+    func callAsFunction(_ x: Tensor, mask: Tensor?, bias: Tensor?, causal: Bool, blocks: AttentionBlocks? = nil) -> Tensor {
+        x + dropout(attention(layerNorm(x), mask: mask, bias: bias, causal: causal, blocks: blocks))
     }
 }
 
@@ -95,8 +95,8 @@ final class T5CrossAttentionLayer: Module {
 
     override func ownParameters() -> [(String, Tensor)] { [] }
 
-    func callAsFunction(_ x: Tensor, memory: Tensor, memoryMask: Tensor?) -> Tensor {
-        x + dropout(attention(layerNorm(x), memory: memory, mask: memoryMask, bias: nil, causal: false))
+    func callAsFunction(_ x: Tensor, memory: Tensor, memoryMask: Tensor?, blocks: AttentionBlocks? = nil) -> Tensor {
+        x + dropout(attention(layerNorm(x), memory: memory, mask: memoryMask, bias: nil, causal: false, blocks: blocks))
     }
 }
 
@@ -145,9 +145,10 @@ final class T5Block: Module {
     override func ownParameters() -> [(String, Tensor)] { [] }
 
     /// (B, T, C) -> (B, T, C); `memory` is the encoder output for a decoder block.
-    func callAsFunction(_ x: Tensor, mask: Tensor?, bias: Tensor?, memory: Tensor?, memoryMask: Tensor?) -> Tensor {
-        var h = selfAttention(x, mask: mask, bias: bias, causal: crossAttention != nil)
-        if let crossAttention, let memory { h = crossAttention(h, memory: memory, memoryMask: memoryMask) }
+    func callAsFunction(_ x: Tensor, mask: Tensor?, bias: Tensor?, memory: Tensor?, memoryMask: Tensor?,
+                        blocks: AttentionBlocks? = nil, memoryBlocks: AttentionBlocks? = nil) -> Tensor {
+        var h = selfAttention(x, mask: mask, bias: bias, causal: crossAttention != nil, blocks: blocks)
+        if let crossAttention, let memory { h = crossAttention(h, memory: memory, memoryMask: memoryMask, blocks: memoryBlocks) }
         return feedForward(h)
     }
 }
@@ -187,11 +188,16 @@ final class T5Stack: Module {
     ///     keys each query may see (packed rows), or nil. The decoder is causal on top of it.
     ///   - memory: the encoder output (B, Ts, C) for the decoder.
     ///   - memoryMask: the encoder tokens: (B, 1, 1, Ts) padding, or (B, 1, T, Ts) per query.
-    func callAsFunction(_ embeddings: Tensor, mask: Tensor?, memory: Tensor? = nil, memoryMask: Tensor? = nil) -> Tensor {
+    ///   - blocks, memoryBlocks: for packed rows, the (query, key) blocks of self- and
+    ///     cross-attention, so that only each sequence's own block is computed.
+    func callAsFunction(_ embeddings: Tensor, mask: Tensor?, memory: Tensor? = nil, memoryMask: Tensor? = nil,
+                        blocks: AttentionBlocks? = nil, memoryBlocks: AttentionBlocks? = nil) -> Tensor {
         let t = embeddings.shape[1]
         let bias = firstAttention?.positionBias(queryLength: t, keyLength: t)   // (H, T, T), shared by all blocks
         var h = dropout(embeddings)
-        for block in blocks { h = block(h, mask: mask, bias: bias, memory: memory, memoryMask: memoryMask) }
+        for layer in self.blocks {
+            h = layer(h, mask: mask, bias: bias, memory: memory, memoryMask: memoryMask, blocks: blocks, memoryBlocks: memoryBlocks)
+        }
         return dropout(finalLayerNorm(h))
     }
 }

@@ -32,9 +32,10 @@ extension T5Model {
         // T5's relative position bias depends only on key minus query position, which is the same
         // inside a packed segment whether positions restart there or not; so the stacks keep the
         // bias of the whole row, and the masks hide every pair of positions across segments.
-        let memory = encoder(shared(layout.inputIds), mask: layout.encoderMask)                  // (B, Ts, C)
+        let memory = encoder(shared(layout.inputIds), mask: layout.encoderMask, blocks: layout.encoderBlocks)  // (B, Ts, C)
         let hidden = decoder(shared(layout.decoderInputIds), mask: layout.decoderMask, memory: memory,
-                             memoryMask: layout.crossMask)                                       // (B, T, C)
+                             memoryMask: layout.crossMask, blocks: layout.decoderBlocks,
+                             memoryBlocks: layout.crossBlocks)                                   // (B, T, C)
         let (b, t) = (layout.decoderInputIds.shape[0], layout.decoderInputIds.shape[1])
         // Only target positions reach the head: (N, C) -> (N, V).
         let picked = hidden.reshaped([b * t, config.dModel]).embedding(layout.targetPositions)
@@ -55,6 +56,9 @@ struct T5TokenLayout {
     let crossMask: Tensor
     /// Int32 (N): row * T + position of each target token, pair by pair; and the tokens (N).
     let targetPositions: Tensor, targets: Tensor
+    /// Packed rows: each pair's blocks of encoder self-, decoder self- and cross-attention, so
+    /// attention costs the pairs' own lengths, not the row's; nil when padded.
+    let encoderBlocks: AttentionBlocks?, decoderBlocks: AttentionBlocks?, crossBlocks: AttentionBlocks?
 
     /// One pair per row, padded as `T5Batch` pads (labels -100, decoder inputs shifted right).
     init(padding pairs: [(source: [Int], target: [Int])], config: T5Config) throws {
@@ -69,6 +73,7 @@ struct T5TokenLayout {
         encoderMask = T5Masks.keyMask(batch.attentionMask)
         decoderMask = nil
         crossMask = encoderMask
+        (encoderBlocks, decoderBlocks, crossBlocks) = (nil, nil, nil)
         targetPositions = Tensor(indices: pairs.enumerated().flatMap { p, pair in
             (0..<pair.target.count).map { Int32(p * t + $0) }
         }, shape: [pairs.reduce(0) { $0 + $1.target.count }])
@@ -82,8 +87,11 @@ struct T5TokenLayout {
         var ids = [Int32](repeating: Int32(config.padTokenId), count: b * l), decoderIds = ids
         var sourceSegment = [Int](repeating: 0, count: b * l), targetSegment = sourceSegment   // 0: padding
         var positions = [Int32](repeating: 0, count: pairs.count)      // where each pair's target starts
+        var sourceRanges: [[Range<Int>]] = [], targetRanges: [[Range<Int>]] = []
         for (r, row) in rows.enumerated() {
             var s = r * l, t = r * l
+            sourceRanges.append([])
+            targetRanges.append([])
             for (k, p) in row.enumerated() {
                 let (source, target) = pairs[p]
                 for (i, id) in source.enumerated() { ids[s + i] = Int32(id); sourceSegment[s + i] = k + 1 }
@@ -92,6 +100,8 @@ struct T5TokenLayout {
                     targetSegment[t + i] = k + 1
                 }
                 positions[p] = Int32(t)
+                sourceRanges[r].append((s - r * l)..<(s - r * l + source.count))
+                targetRanges[r].append((t - r * l)..<(t - r * l + target.count))
                 s += source.count
                 t += target.count
             }
@@ -111,6 +121,11 @@ struct T5TokenLayout {
         encoderMask = sameSegment(sourceSegment, sourceSegment)
         decoderMask = sameSegment(targetSegment, targetSegment)
         crossMask = sameSegment(targetSegment, sourceSegment)
+        encoderBlocks = .diagonal(sourceRanges)
+        decoderBlocks = .diagonal(targetRanges)
+        crossBlocks = AttentionBlocks(zip(targetRanges, sourceRanges).map { targets, sources in
+            zip(targets, sources).map { AttentionBlocks.Block(queries: $0, keys: $1) }
+        })
         targetPositions = Tensor(indices: pairs.enumerated().flatMap { p, pair in
             (0..<pair.target.count).map { positions[p] + Int32($0) }
         }, shape: [pairs.reduce(0) { $0 + $1.target.count }])
