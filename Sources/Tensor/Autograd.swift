@@ -1,6 +1,6 @@
 // Reverse-mode autograd: topological walk of the tape from a scalar, gradient accumulation into
-// leaves' `grad`, and the helper kernels the rules in Gradient.swift need (sumTo, copyIn,
-// activation derivatives, embedding scatter-add).
+// leaves' `grad`, and the helpers the rules in Gradient.swift need (the running gradient sums,
+// sumTo, copyIn). The walk knows no op: every rule, in place or not, is in Gradient.swift.
 
 import Foundation
 
@@ -26,48 +26,16 @@ extension Tensor {
             }
         }
         Tensor.withoutGrad {
-            var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): gradient ?? Tensor.ones(shape)]
-            // Gradients this walk allocated itself (sums, embedding tables): nothing else holds
-            // them, so an embedding's rows can be scatter-added into them in place instead of
-            // into a fresh zeroed (V, C) table that is then added (a T5's table is shared by the
-            // encoder, the decoder and the tied head).
-            var owned = Set<ObjectIdentifier>()
+            var sums = GradientSums()
+            sums.add(gradient ?? Tensor.ones(shape), to: self)
             for t in order.reversed() {
-                guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
+                guard let g = sums.take(t) else { continue }
                 guard let node = t.node else {
                     let gc = (g.shape == t.shape ? g : g.reshaped(t.shape)).contiguous()
                     t.grad = t.grad.map { $0 + gc } ?? gc
                     continue
                 }
-                if case .embedding = node.op, let table = node.inputs.first {
-                    if table.requiresGrad {
-                        let key = ObjectIdentifier(table)
-                        let into: Tensor
-                        if let existing = grads[key], owned.contains(key), existing.isContiguous, existing.dtype == .float32 {
-                            into = existing
-                        } else if let existing = grads[key] {
-                            into = existing.contiguous().cast(to: .float32) + Tensor.zeros(table.shape)
-                        } else {
-                            into = Tensor.zeros(table.shape)
-                        }
-                        EmbeddingBackward.scatterAdd(g, ids: node.saved[0], into: into)
-                        grads[key] = into
-                        owned.insert(key)
-                    }
-                    if !retainGraph { t.node = nil }
-                    continue
-                }
-                let inputGrads = Gradient.backward(node, output: t, g)
-                for (input, ig) in zip(node.inputs, inputGrads) where input.requiresGrad {
-                    guard let ig else { continue }
-                    let key = ObjectIdentifier(input)
-                    if let existing = grads[key] {
-                        grads[key] = existing + ig
-                        owned.insert(key)
-                    } else {
-                        grads[key] = ig
-                    }
-                }
+                Gradient.propagate(node, output: t, g, into: &sums)
                 if !retainGraph { t.node = nil }
             }
         }
@@ -102,54 +70,45 @@ extension Tensor {
     }
 }
 
-enum ActivationBackward {
-    /// g * f'(x) for relu, gelu and silu.
-    static func run(_ kind: UnaryKind, x: Tensor, g: Tensor) -> Tensor {
-        let xc = x.cast(to: .float32).contiguous(), gc = g.contiguous()
-        let out = Tensor(empty: x.shape)
-        let px = SendablePointer(xc.ptr), pg = SendablePointer(gc.ptr), po = SendablePointer(out.ptr)
-        Parallel.forChunks(x.count, grain: 8192) { r in
-            ElementwiseKernels.row(r.count, px.p + r.lowerBound, 1, pg.p + r.lowerBound, 1, po.p + r.lowerBound, { xv, gv in
-                switch kind {
-                case .relu: return gv.replacing(with: 0, where: xv .<= 0)
-                case .gelu(let a): return gv * VMath.geluGrad(xv, a)
-                default:
-                    let s = VMath.sigmoid(xv)
-                    return gv * s * (1 + xv * (1 - s))
-                }
-            }, { xs, gs in
-                switch kind {
-                case .relu: return xs > 0 ? gs : 0
-                case .gelu(let a): return gs * VMath.geluGrad(xs, a)
-                default:
-                    let s = VMath.sigmoid(xs)
-                    return gs * s * (1 + xs * (1 - s))
-                }
-            })
-        }
-        return out
-    }
-}
+/// The gradients a backward walk is summing, by tensor. It remembers which sums it allocated
+/// itself: nothing else holds those, so a rule may add into them in place (see
+/// `Gradient.propagate`).
+struct GradientSums {
+    private var sums: [ObjectIdentifier: Tensor] = [:]
+    private var owned = Set<ObjectIdentifier>()
 
-enum EmbeddingBackward {
-    /// Scatter-adds rows of g (N, C) into a zero (V, C) table; columns split over cores, rows in order.
-    static func run(_ g: Tensor, ids: Tensor, table: [Int]) -> Tensor {
-        let dw = Tensor.zeros(table)
-        scatterAdd(g, ids: ids, into: dw)
-        return dw
+    /// Removes and returns the gradient summed for `t` (complete once the walk reaches `t`).
+    mutating func take(_ t: Tensor) -> Tensor? {
+        owned.remove(ObjectIdentifier(t))
+        return sums.removeValue(forKey: ObjectIdentifier(t))
     }
 
-    /// `into[ids[r], :] += g[r, :]` for every row r, into a contiguous float32 (V, C) tensor;
-    /// columns split over cores, rows in order (the same sums at any thread count).
-    static func scatterAdd(_ g: Tensor, ids: Tensor, into dw: Tensor) {
-        let c = dw.shape[1], n = ids.count
-        let gc = g.contiguous()
-        let pg = SendablePointer(gc.ptr), pi = SendablePointer(ids.storage.int32s + ids.offset), pd = SendablePointer(dw.ptr)
-        Parallel.forChunks(c, grain: 64) { cols in
-            for r in 0..<n {
-                let src = pg.p + r * c, dst = pd.p + Int(pi.p[r]) * c
-                for j in cols { dst[j] += src[j] }
-            }
+    /// Adds `g` to the gradient of `t`. A first gradient is kept as given (it may be a view of
+    /// another gradient, so it is not owned); a sum is a fresh tensor, owned.
+    mutating func add(_ g: Tensor, to t: Tensor) {
+        let key = ObjectIdentifier(t)
+        if let existing = sums[key] {
+            sums[key] = existing + g
+            owned.insert(key)
+        } else {
+            sums[key] = g
         }
+    }
+
+    /// The gradient of `t` so far (zeros when none) as a contiguous float32 tensor of `t`'s
+    /// shape that this walk owns: the caller may add into it in place.
+    mutating func accumulator(for t: Tensor) -> Tensor {
+        let key = ObjectIdentifier(t)
+        let into: Tensor
+        if let existing = sums[key], owned.contains(key), existing.isContiguous, existing.dtype == .float32 {
+            into = existing
+        } else if let existing = sums[key] {
+            into = existing.contiguous().cast(to: .float32) + Tensor.zeros(t.shape)   // a fresh copy
+        } else {
+            into = Tensor.zeros(t.shape)
+        }
+        sums[key] = into
+        owned.insert(key)
+        return into
     }
 }

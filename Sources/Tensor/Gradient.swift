@@ -1,10 +1,27 @@
 // Every backward rule, in one place (like tinygrad's gradient.py). Given a tape node, its
 // output and the upstream gradient, return one gradient per input (nil where none flows).
-// Rules run with recording off and are written with ordinary tensor ops where that is enough.
+// Rules run with recording off and are written with ordinary tensor ops where that is enough;
+// the fused ops' backward kernels live beside their forward kernels.
 
 import Foundation
 
 enum Gradient {
+    /// Adds the gradients of `node`'s inputs (those that require one) into `sums`. Every rule is
+    /// `backward`'s; the embedding's alone runs in place here: its rows are scatter-added straight
+    /// into the table's running gradient, so a table used several times (a T5's is shared by the
+    /// encoder, the decoder and the tied head) costs no zeroed (V, C) temporary per use.
+    static func propagate(_ node: Node, output: Tensor, _ g: Tensor, into sums: inout GradientSums) {
+        if case .embedding = node.op {
+            let table = node.inputs[0]
+            if table.requiresGrad { EmbeddingBackward.scatterAdd(g, ids: node.saved[0], into: sums.accumulator(for: table)) }
+            return
+        }
+        for (input, inputGradient) in zip(node.inputs, backward(node, output: output, g)) where input.requiresGrad {
+            if let inputGradient { sums.add(inputGradient, to: input) }
+        }
+    }
+
+    /// The gradient of each input of `node` given `g` = d(objective)/d(output).
     static func backward(_ node: Node, output out: Tensor, _ g: Tensor) -> [Tensor?] {
         let x = node.inputs[0]
         switch node.op {
@@ -80,7 +97,8 @@ enum Gradient {
             let dw = w.requiresGrad ? g2.transposed().matmul(x.reshaped([-1, w.shape[1]])) : nil  // (out, in)
             let db = node.inputs.count > 2 ? g2.sum(axis: 0) : nil               // (out)
             return [dx, dw] + (node.inputs.count > 2 ? [db] : [])
-        case .embedding: return [EmbeddingBackward.run(g, ids: node.saved[0], table: x.shape)]
+        case .embedding:                                                 // `propagate` does this in place
+            return [EmbeddingBackward.run(g, ids: node.saved[0], table: x.shape)]
         case .concat(let axis):
             var start = 0
             return node.inputs.map { t in
@@ -122,5 +140,39 @@ enum Gradient {
         var s = shape
         for a in axes { s[a] = 1 }
         return s
+    }
+}
+
+// MARK: - Activation derivatives
+
+/// The activations whose derivative `ActivationBackward` computes from the saved input.
+enum Activation { case relu, gelu(GeluApproximation), silu }
+
+enum ActivationBackward {
+    /// g * f'(x), SIMD body and scalar tail; one explicit rule per activation.
+    static func run(_ kind: Activation, x: Tensor, g: Tensor) -> Tensor {
+        let xc = x.cast(to: .float32).contiguous(), gc = g.contiguous()
+        let out = Tensor(empty: x.shape)
+        let px = SendablePointer(xc.ptr), pg = SendablePointer(gc.ptr), po = SendablePointer(out.ptr)
+        Parallel.forChunks(x.count, grain: 8192) { r in
+            ElementwiseKernels.row(r.count, px.p + r.lowerBound, 1, pg.p + r.lowerBound, 1, po.p + r.lowerBound, { xv, gv in
+                switch kind {
+                case .relu: return gv.replacing(with: 0, where: xv .<= 0)
+                case .gelu(let a): return gv * VMath.geluGrad(xv, a)
+                case .silu:                                              // s (1 + x (1 - s)), s = sigmoid(x)
+                    let s = VMath.sigmoid(xv)
+                    return gv * s * (1 + xv * (1 - s))
+                }
+            }, { xs, gs in
+                switch kind {
+                case .relu: return xs > 0 ? gs : 0
+                case .gelu(let a): return gs * VMath.geluGrad(xs, a)
+                case .silu:
+                    let s = VMath.sigmoid(xs)
+                    return gs * s * (1 + xs * (1 - s))
+                }
+            })
+        }
+        return out
     }
 }

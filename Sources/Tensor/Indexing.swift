@@ -1,4 +1,5 @@
-// Indexing ops: embedding (row gather by Int32 ids), concat/stack, where (select by mask).
+// Indexing ops: embedding (row gather by Int32 ids, and the scatter-add its backward rule
+// uses), concat/stack, where (select by mask).
 
 import Foundation
 
@@ -79,6 +80,29 @@ extension Tensor {
     /// This tensor with `value` wherever `mask` is non-zero.
     public func maskedFill(_ mask: Tensor, _ value: Float) -> Tensor {
         Tensor.select(mask, Tensor(scalar: value), self)
+    }
+}
+
+enum EmbeddingBackward {
+    /// Scatter-adds rows of g (N, C) into a zero (V, C) table; columns split over cores, rows in order.
+    static func run(_ g: Tensor, ids: Tensor, table: [Int]) -> Tensor {
+        let dw = Tensor.zeros(table)
+        scatterAdd(g, ids: ids, into: dw)
+        return dw
+    }
+
+    /// `into[ids[r], :] += g[r, :]` for every row r, into a contiguous float32 (V, C) tensor;
+    /// columns split over cores, rows in order (the same sums at any thread count).
+    static func scatterAdd(_ g: Tensor, ids: Tensor, into dw: Tensor) {
+        let c = dw.shape[1], n = ids.count
+        let gc = g.contiguous()
+        let pg = SendablePointer(gc.ptr), pi = SendablePointer(ids.storage.int32s + ids.offset), pd = SendablePointer(dw.ptr)
+        Parallel.forChunks(c, grain: 64) { cols in
+            for r in 0..<n {
+                let src = pg.p + r * c, dst = pd.p + Int(pi.p[r]) * c
+                for j in cols { dst[j] += src[j] }
+            }
+        }
     }
 }
 
