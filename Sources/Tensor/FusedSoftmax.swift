@@ -1,5 +1,6 @@
-// Fused softmax, log-softmax and cross-entropy over the last axis, one row per task. Forward
-// kernels here; their backward kernels too, called from the rules in Gradient.swift.
+// Fused softmax, log-softmax and cross-entropy (mean, or per row) over the last axis, one row
+// per task. Forward kernels here; their backward kernels too, called from the rules in
+// Gradient.swift.
 
 import Foundation
 
@@ -113,6 +114,33 @@ extension Tensor {
     ///   - ignoreIndex: the padding label (PyTorch's default -100).
     ///   - labelSmoothing: mixes the one-hot target with a uniform distribution (PyTorch semantics).
     public func crossEntropy(targets: Tensor, ignoreIndex: Int32 = -100, labelSmoothing: Float = 0) -> Tensor {
+        let (t, lse, losses) = crossEntropyRows(targets, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing)
+        let pt = t.storage.int32s + t.offset, pr = losses.ptr
+        var valid = 0, sum: Double = 0
+        for r in 0..<losses.count {
+            if pt[r] != ignoreIndex { valid += 1 }
+            sum += Double(pr[r])
+        }
+        let out = Tensor(scalar: valid == 0 ? 0 : Float(sum / Double(valid)))
+        return out.recorded(.crossEntropy(ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing, validCount: valid),
+                            [self], saved: [t, lse])
+    }
+
+    /// The cross-entropy of each row of logits (N, V) (or (..., V)) against Int32 targets (N)
+    /// (or (...)): what `crossEntropy` averages, kept per row so that a caller can weight, sum
+    /// or regroup the losses of single tokens.
+    /// - Parameters:
+    ///   - targets: class ids, one per row.
+    ///   - ignoreIndex: rows with this target get a loss of 0 and no gradient.
+    /// - Returns: a 1-D tensor (N), differentiable with respect to the logits.
+    public func tokenCrossEntropy(targets: Tensor, ignoreIndex: Int32 = -100) -> Tensor {
+        let (t, lse, losses) = crossEntropyRows(targets, ignoreIndex: ignoreIndex, labelSmoothing: 0)
+        return losses.recorded(.tokenCrossEntropy(ignoreIndex: ignoreIndex), [self], saved: [t, lse])
+    }
+
+    /// The forward pass both cross-entropies share: contiguous targets, each row's log-sum-exp
+    /// and each row's (smoothed) loss, 0 on ignored rows; all (N).
+    func crossEntropyRows(_ targets: Tensor, ignoreIndex: Int32, labelSmoothing eps: Float) -> (Tensor, Tensor, Tensor) {
         let v = shape.last ?? 1
         let rows = count / Swift.max(v, 1)
         precondition(targets.dtype == .int32 && targets.count == rows,
@@ -122,7 +150,6 @@ extension Tensor {
         let lse = Tensor(empty: [rows]), losses = Tensor(empty: [rows])
         let px = SendablePointer(x.ptr), pt = SendablePointer(t.storage.int32s + t.offset)
         let pl = SendablePointer(lse.ptr), pr = SendablePointer(losses.ptr)
-        let eps = labelSmoothing
         Parallel.forChunks(rows, grain: Swift.max(1, 4096 / Swift.max(v, 1))) { rs in
             for r in rs {
                 let xp = px.p + r * v
@@ -136,32 +163,26 @@ extension Tensor {
                 pr.p[r] = (1 - eps) * (l - xp[Int(target)]) + eps * (l - total / Float(v))
             }
         }
-        var valid = 0
-        for r in 0..<rows where pt.p[r] != ignoreIndex { valid += 1 }
-        var sum: Double = 0
-        for r in 0..<rows { sum += Double(pr.p[r]) }
-        let out = Tensor(scalar: valid == 0 ? 0 : Float(sum / Double(valid)))
-        return out.recorded(.crossEntropy(ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing, validCount: valid),
-                            [self], saved: [t, lse])
+        return (t, lse, losses)
     }
 }
 
 enum CrossEntropyKernels {
-    /// d loss / d logits (rows, v): (softmax - (1-eps) onehot - eps/v) * g / valid, 0 on ignored rows.
+    /// d loss / d logits (rows, v): (softmax - (1-eps) onehot - eps/v) * rowScale(r), 0 on ignored
+    /// rows. The mean loss scales every row by g / valid; per-row losses scale row r by g[r].
     static func backward(_ x: Tensor, _ targets: Tensor, _ lse: Tensor, ignoreIndex: Int32, eps: Float,
-                         valid: Int, g: Float) -> Tensor {
+                         rowScale: (Int) -> Float) -> Tensor {
         let v = x.shape.last ?? 1, rows = x.count / Swift.max(v, 1)
         let xc = x.cast(to: .float32).contiguous()
         let dx = Tensor(empty: x.shape)
         let px = SendablePointer(xc.ptr), pt = SendablePointer(targets.storage.int32s + targets.offset)
         let pl = SendablePointer(lse.ptr), pd = SendablePointer(dx.ptr)
-        let scale = valid == 0 ? 0 : g / Float(valid)
         Parallel.forChunks(rows, grain: Swift.max(1, 4096 / Swift.max(v, 1))) { rs in
             for r in rs {
                 let xp = px.p + r * v, dp = pd.p + r * v
                 let target = pt.p[r]
                 if target == ignoreIndex { dp.update(repeating: 0, count: v); continue }
-                let l = pl.p[r], uniform = eps / Float(v)
+                let l = pl.p[r], uniform = eps / Float(v), scale = rowScale(r)
                 var i = 0
                 let lv = Vec(repeating: l), sv = Vec(repeating: scale), uv = Vec(repeating: uniform)
                 while i + 16 <= v { VMath.store((VMath.exp(VMath.load(xp + i) - lv) - uv) * sv, dp + i); i += 16 }

@@ -120,8 +120,13 @@ enum Gradient {
             }
             return [dx]
         case let .crossEntropy(ignoreIndex, smoothing, valid):
+            let scale = valid == 0 ? 0 : g.item() / Float(valid)          // the mean: every row g / valid
             return [CrossEntropyKernels.backward(x, node.saved[0], node.saved[1], ignoreIndex: ignoreIndex,
-                                                 eps: smoothing, valid: valid, g: g.item())]
+                                                 eps: smoothing, rowScale: { _ in scale })]
+        case let .tokenCrossEntropy(ignoreIndex):
+            let gc = g.cast(to: .float32).contiguous()                    // (N): row r scaled by g[r]
+            return [CrossEntropyKernels.backward(x, node.saved[0], node.saved[1], ignoreIndex: ignoreIndex,
+                                                 eps: 0, rowScale: { gc.ptr[$0] })]
         case .layerNorm, .rmsNorm:
             let rms: Bool = { if case .rmsNorm = node.op { return true }; return false }()
             let (dx, dw, db) = NormBackward.run(g, x: node.saved[0], weight: node.inputs[1], hasBias: node.inputs.count > 2,

@@ -19,6 +19,7 @@ public enum Op {
     // Fused kernels with explicit backward rules.
     case softmax, logSoftmax
     case crossEntropy(ignoreIndex: Int32, labelSmoothing: Float, validCount: Int)
+    case tokenCrossEntropy(ignoreIndex: Int32)
     case layerNorm, rmsNorm
     case attention(scale: Float, causal: Bool, kvGroups: Int)
 }
