@@ -14,6 +14,8 @@ public enum LlamaError: Error, Equatable, CustomStringConvertible {
     case adapterMismatch(String)
     /// A hyperparameter outside its limit: `key` is what the file calls it, `limit` what it broke.
     case invalidHyperparameter(key: String, value: String, limit: String)
+    /// Input the model cannot take, with what is wrong (e.g. an example with an empty prompt).
+    case invalidInput(String)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum LlamaError: Error, Equatable, CustomStringConvertible {
             return "LoRA adapter does not fit the model: \(why)"
         case let .invalidHyperparameter(key, value, limit):
             return "\(key) is \(value); \(limit)"
+        case .invalidInput(let why):
+            return "invalid input: \(why)"
         }
     }
 }

@@ -52,15 +52,16 @@ public final class LlamaTrainableBlock: Module {
          ("mlp.down_proj", downProj)]
     }
 
-    /// x (B, T, dModel) -> (B, T, dModel); `cos`, `sin` are RoPE tables shaped for `LlamaTrainable.rotate`.
-    func callAsFunction(_ x: Tensor, config c: LlamaConfig, cos: Tensor, sin: Tensor) -> Tensor {
+    /// x (B, T, dModel) -> (B, T, dModel); `cos`, `sin` are RoPE tables shaped for `LlamaTrainable.rotate`,
+    /// and `mask` (B, 1, T, T), when given, hides keys (0) from queries on top of causality.
+    func callAsFunction(_ x: Tensor, config c: LlamaConfig, cos: Tensor, sin: Tensor, mask: Tensor? = nil) -> Tensor {
         let b = x.shape[0], t = x.shape[1], hd = c.headDim
         let h = x.rmsNorm(weight: inputLayernorm, eps: c.rmsNormEpsilon)
         let q = LlamaTrainable.rotate(qProj(h).reshaped([b, t, c.nHeads, hd]), neoX: c.ropeNeoX, cos: cos, sin: sin)
         let k = LlamaTrainable.rotate(kProj(h).reshaped([b, t, c.nKVHeads, hd]), neoX: c.ropeNeoX, cos: cos, sin: sin)
         let v = vProj(h).reshaped([b, t, c.nKVHeads, hd])
         let attn = Tensor.attention(query: q.transposed(1, 2), key: k.transposed(1, 2), value: v.transposed(1, 2),
-                                    causal: true)                                   // (B, H, T, hd)
+                                    mask: mask, causal: true)                       // (B, H, T, hd)
         let x1 = x + oProj(attn.transposed(1, 2).reshaped([b, t, c.qDim]))
         let m = x1.rmsNorm(weight: postAttentionLayernorm, eps: c.rmsNormEpsilon)
         return x1 + downProj(gateProj(m).silu() * upProj(m))
@@ -144,18 +145,39 @@ public final class LlamaTrainable: Module {
 
     /// The final hidden states (B, T, dModel) for token ids (B, T).
     public func hiddenStates(_ ids: [[Int]]) throws -> Tensor {
+        try hiddenStates(ids, positions: nil, mask: nil)
+    }
+
+    /// The final hidden states (B, T, dModel) for token ids (B, T), with RoPE positions per token
+    /// and an attention mask (packed rows, where positions restart in each segment).
+    /// - Parameters:
+    ///   - positions: (B, T) positions; nil means 0..<T in every row.
+    ///   - mask: (B, 1, T, T), 0 where a query may not see a key (on top of causality), or nil.
+    func hiddenStates(_ ids: [[Int]], positions: [[Int]]?, mask: Tensor?) throws -> Tensor {
         let b = ids.count, t = ids.first?.count ?? 0
         guard b > 0, t > 0, ids.allSatisfy({ $0.count == t }) else { throw LlamaError.emptyInput }
         if let bad = ids.joined().first(where: { $0 < 0 || $0 >= config.vocabularySize }) {
             throw LlamaError.tokenOutOfRange(id: bad, vocabularySize: config.vocabularySize)
         }
         let idTensor = Tensor(indices: ids.joined().map { Int32($0) }, shape: [b, t])
-        let (c, s) = rope.tables(0..<t)
         let half = rope.dimensions / 2
-        let tableShape = config.ropeNeoX ? [t, 1, 1, half] : [t, 1, half, 1]
-        let cos = Tensor(c, shape: tableShape), sin = Tensor(s, shape: tableShape)
+        let cos: Tensor, sin: Tensor
+        if let positions {
+            // One table row per token: [B, T, 1, 1, half] (NeoX) or [B, T, 1, half, 1], as `rotate` splits.
+            let (c, s) = rope.tables(0..<((positions.joined().max() ?? 0) + 1))
+            let flat = positions.joined()
+            let rows = { (table: [Float]) in flat.flatMap { table[($0 * half)..<(($0 + 1) * half)] } }
+            let tableShape = config.ropeNeoX ? [b, t, 1, 1, half] : [b, t, 1, half, 1]
+            cos = Tensor(rows(c), shape: tableShape)
+            sin = Tensor(rows(s), shape: tableShape)
+        } else {
+            let (c, s) = rope.tables(0..<t)
+            let tableShape = config.ropeNeoX ? [t, 1, 1, half] : [t, 1, half, 1]
+            cos = Tensor(c, shape: tableShape)
+            sin = Tensor(s, shape: tableShape)
+        }
         var x = embedTokens.embedding(idTensor)                                  // (B, T, dModel)
-        for layer in layers { x = layer(x, config: config, cos: cos, sin: sin) }
+        for layer in layers { x = layer(x, config: config, cos: cos, sin: sin, mask: mask) }
         return x.rmsNorm(weight: norm, eps: config.rmsNormEpsilon)
     }
 

@@ -99,7 +99,8 @@ final class T5Attention: Module {
 
     /// Attention of `x` (B, Tq, C) over `memory` (B, Tk, C) (itself for self-attention).
     /// - Parameters:
-    ///   - mask: (B, 1, 1, Tk) with 0 at padding keys, or nil.
+    ///   - mask: (B, 1, 1, Tk) with 0 at padding keys, (B, 1, Tq, Tk) with 0 where a query may not
+    ///     see a key (packed rows; a query may see no key at all, and then attends to nothing), or nil.
     ///   - bias: (H, Tq, Tk) relative position bias, or nil (cross-attention).
     ///   - causal: query i sees keys 0...i (decoder self-attention).
     func callAsFunction(_ x: Tensor, memory: Tensor? = nil, mask: Tensor?, bias: Tensor?, causal: Bool) -> Tensor {
@@ -141,7 +142,9 @@ enum T5Masks {
         attentionMask.cast(to: .float32).reshaped([attentionMask.shape[0], 1, 1, attentionMask.shape[1]])
     }
 
-    /// -inf where a key is hidden (padding, or after the query when causal), 0 elsewhere.
+    /// -inf where a key is hidden (mask 0, or after the query when causal), 0 elsewhere; `mask` is
+    /// any 0/1 mask broadcastable to (B, H, Tq, Tk). A row hidden entirely softmaxes to zeros, as
+    /// in the fused kernel.
     static func additive(mask: Tensor?, causal: Bool, queryLength tq: Int, keyLength tk: Int) -> Tensor? {
         var out: Tensor?
         if let mask {

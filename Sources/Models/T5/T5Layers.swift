@@ -183,9 +183,10 @@ final class T5Stack: Module {
 
     /// (B, T, C) embeddings -> (B, T, C) hidden states.
     /// - Parameters:
-    ///   - mask: (B, 1, 1, T) padding mask of this stack's own tokens, or nil.
+    ///   - mask: this stack's own tokens: a (B, 1, 1, T) padding mask, a (B, 1, T, T) mask of the
+    ///     keys each query may see (packed rows), or nil. The decoder is causal on top of it.
     ///   - memory: the encoder output (B, Ts, C) for the decoder.
-    ///   - memoryMask: (B, 1, 1, Ts) padding mask of the encoder tokens.
+    ///   - memoryMask: the encoder tokens: (B, 1, 1, Ts) padding, or (B, 1, T, Ts) per query.
     func callAsFunction(_ embeddings: Tensor, mask: Tensor?, memory: Tensor? = nil, memoryMask: Tensor? = nil) -> Tensor {
         let t = embeddings.shape[1]
         let bias = firstAttention?.positionBias(queryLength: t, keyLength: t)   // (H, T, T), shared by all blocks
