@@ -38,17 +38,40 @@ public enum Packing {
     /// - Throws: `PackingError` when `capacity` < 1, an example alone exceeds it, or an
     ///   example's lengths are negative or have another number of dimensions than example 0's.
     public static func firstFit(_ lengths: [[Int]], capacity: Int) throws -> [[Int]] {
-        guard capacity >= 1 else { throw PackingError.invalidCapacity(capacity) }
+        try firstFit(lengths, capacities: Array(repeating: capacity, count: lengths.first?.count ?? 0))
+    }
+
+    /// First-fit decreasing: the longest examples (by their summed lengths) are placed first,
+    /// which fills rows more evenly than the given order; each row lists its examples in
+    /// increasing index order. Deterministic: ties keep the given order.
+    public static func firstFitDecreasing(_ lengths: [[Int]], capacities: [Int]) throws -> [[Int]] {
+        let order = lengths.indices.sorted { (-lengths[$0].reduce(0, +), $0) < (-lengths[$1].reduce(0, +), $1) }
+        do {
+            let rows = try firstFit(order.map { lengths[$0] }, capacities: capacities)
+            return rows.map { $0.map { order[$0] }.sorted() }
+        } catch PackingError.exampleTooLong(let index, let example, let capacity) {
+            // Name the example by its place in the caller's list, not in the sorted one.
+            throw PackingError.exampleTooLong(index: order[index], lengths: example, capacity: capacity)
+        } catch PackingError.invalidLengths(let index, let example, let dimensions) {
+            throw PackingError.invalidLengths(index: order[index], lengths: example, expectedDimensions: dimensions)
+        }
+    }
+
+    /// First-fit packing with a capacity per dimension (an encoder-decoder whose targets are
+    /// shorter than its sources packs them into shorter decoder rows).
+    /// - Throws: As `firstFit(_:capacity:)`; `capacities` must have one entry per dimension.
+    public static func firstFit(_ lengths: [[Int]], capacities: [Int]) throws -> [[Int]] {
+        if let bad = capacities.first(where: { $0 < 1 }) { throw PackingError.invalidCapacity(bad) }
         let dimensions = lengths.first?.count ?? 0
         var rows: [[Int]] = [], used: [[Int]] = []                     // examples and filled length per row
         for (index, example) in lengths.enumerated() {
-            guard example.count == dimensions, example.allSatisfy({ $0 >= 0 }) else {
+            guard example.count == dimensions, capacities.count == dimensions, example.allSatisfy({ $0 >= 0 }) else {
                 throw PackingError.invalidLengths(index: index, lengths: example, expectedDimensions: dimensions)
             }
-            guard example.allSatisfy({ $0 <= capacity }) else {
-                throw PackingError.exampleTooLong(index: index, lengths: example, capacity: capacity)
+            if let d = example.indices.first(where: { example[$0] > capacities[$0] }) {
+                throw PackingError.exampleTooLong(index: index, lengths: example, capacity: capacities[d])
             }
-            let fits = { (row: Int) in zip(used[row], example).allSatisfy { $0 + $1 <= capacity } }
+            let fits = { (row: Int) in (0..<dimensions).allSatisfy { used[row][$0] + example[$0] <= capacities[$0] } }
             if let row = rows.indices.first(where: fits) {
                 rows[row].append(index)
                 for d in 0..<dimensions { used[row][d] += example[d] }

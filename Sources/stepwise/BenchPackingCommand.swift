@@ -15,7 +15,8 @@ struct BenchPacking: ParsableCommand {
         commandName: "packing", abstract: "Real tokens/s of packed against padded training on a mixture of three tasks.")
 
     @Option(help: "The folder holding svamp/, cqa/ and anli1/ (the paper's datasets).") var data = "../shared/datasets"
-    @Option(help: "Examples per task (the first N of each training split).") var examples = 400
+    @Option(help: "Examples per task (the first N of each training split, or of ANLI-1's validation split when train is absent).")
+    var examples = 400
     @Option(help: "Draws (examples) per step; each brings its label and rationale pair.") var batch = 16
     @Option(help: "Timed steps per round and mode.") var steps = 12
     @Option(help: "Rounds; each runs padded then packed from the same start.") var rounds = 3
@@ -23,6 +24,7 @@ struct BenchPacking: ParsableCommand {
     @Option(help: "Source tokens per pair (sources are cut to this).") var maxSourceTokens = 192
     @Option(help: "T5 size from scratch: tiny, mini or small.") var size = "tiny"
     @Option(help: "Threads.") var threads = 1
+    @Option(help: "Run only one mode (padded or packed), for profiling.") var only: String?
 
     func run() throws {
         Parallel.threads = threads
@@ -30,7 +32,10 @@ struct BenchPacking: ParsableCommand {
         var streams: [TaskStream] = []
         for task in [BenchmarkTask.svamp, .cqa, .anli1] {
             let directory = ScoreCommand.taskDirectory(data, task: task)
-            let train = Array(try task.loadSplit("train", from: directory).prefix(examples))
+            // The training split, or (ANLI-1's copy in ../shared holds only it) the validation split.
+            let split = FileManager.default.fileExists(atPath: URL(fileURLWithPath: directory).appendingPathComponent(task.fileName(split: "train")).path)
+                ? "train" : "valid"
+            let train = Array(try task.loadSplit(split, from: directory).prefix(examples))
             let outputs = try ReplayTeacher(task: task, outputs: URL(fileURLWithPath: directory).appendingPathComponent("llm").path).explain(train)
             let prepared = try Recipe.stepByStep(alpha: 0.5, maskNumbers: task.labelKind == .equation)
                 .prepare(train, teacher: outputs, kind: task.labelKind)
@@ -47,7 +52,7 @@ struct BenchPacking: ParsableCommand {
         struct Round: Encodable { var mode: String; var tokensPerSecond: Double; var seconds: Double; var losses: [Double] }
         var results: [Round] = []
         for _ in 0..<rounds {
-            for pack in [nil, self.pack] as [Int?] {
+            for pack in [nil, self.pack] as [Int?] where only == nil || only == (pack == nil ? "padded" : "packed") {
                 Tensor.withoutGrad { for ((_, p), w) in zip(student.trainableParameters(), start) { p.assign(w) } }
                 let config = TrainerConfig(steps: steps, batchSize: batch, maxSourceTokens: maxSourceTokens, maxTargetTokens: 64,
                                            maxRationaleTokens: 192, bucketByLength: true, packLength: pack, seed: 1)
@@ -60,6 +65,11 @@ struct BenchPacking: ParsableCommand {
         }
         func median(_ values: [Double]) -> Double { let s = values.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
         let padded = results.filter { $0.mode == "padded" }, packed = results.filter { $0.mode == "packed" }
+        if only != nil {
+            let round = results[0]
+            print("{\"mode\": \"\(round.mode)\", \"tokens_per_second\": \(round.tokensPerSecond), \"seconds\": \(round.seconds)}")
+            return
+        }
         let ratios = zip(padded, packed).map { $1.tokensPerSecond / max($0.tokensPerSecond, 1e-9) }
         let lossGap = zip(padded[0].losses, packed[0].losses).map { abs($0 - $1) / max(abs($0), 1e-9) }.max() ?? 0
         let summary: [String: Any] = [

@@ -52,4 +52,22 @@ final class PackingTests: XCTestCase {
         }
         XCTAssertThrowsError(try Packing.firstFit([[1], [-2]], capacity: 5))
     }
+
+    func testFirstFitDecreasingPlacesLongExamplesFirstAndNamesTheCallersIndex() throws {
+        // In the given order first fit needs 3 rows (2+2 | 8 | 8); longest first needs 2 (8+2 | 8+2).
+        let lengths = [[2], [2], [8], [8]]
+        XCTAssertEqual(try Packing.firstFit(lengths, capacity: 10), [[0, 1], [2], [3]])
+        XCTAssertEqual(try Packing.firstFitDecreasing(lengths, capacities: [10]), [[0, 2], [1, 3]])
+        // Per-dimension capacities: targets (second dimension) get shorter rows.
+        let pairs = [[6, 2], [5, 3], [4, 3], [3, 1]]
+        let rows = try Packing.firstFitDecreasing(pairs, capacities: [10, 4])
+        XCTAssertEqual(rows, [[0, 3], [1], [2]], "[4, 3] fits no row's 4 target tokens")
+        for row in rows {
+            XCTAssertLessThanOrEqual(row.reduce(0) { $0 + pairs[$1][0] }, 10)
+            XCTAssertLessThanOrEqual(row.reduce(0) { $0 + pairs[$1][1] }, 4)
+        }
+        XCTAssertThrowsError(try Packing.firstFitDecreasing([[1], [9], [12]], capacities: [10])) {
+            XCTAssertEqual($0 as? PackingError, .exampleTooLong(index: 2, lengths: [12], capacity: 10))
+        }
+    }
 }

@@ -32,9 +32,10 @@ extension LlamaTrainable {
         var rows: [[Int]], starts = [Int](repeating: 0, count: pairs.count), places = [Int](repeating: 0, count: pairs.count)
         let width: Int
         if let packLength {
-            let packed = try Packing.firstFit(lengths.map { [$0] }, capacity: packLength)
-            rows = packed.map { _ in [Int](repeating: padTokenId, count: packLength) }
-            width = packLength
+            let packed = try Packing.firstFitDecreasing(lengths.map { [$0] }, capacities: [packLength])
+            // Rows are cut to the longest one filled: a batch that fills no row wastes no padding.
+            width = packed.map { $0.reduce(0) { $0 + lengths[$1] } }.max() ?? 1
+            rows = packed.map { _ in [Int](repeating: padTokenId, count: width) }
             for (r, members) in packed.enumerated() {
                 var column = 0
                 for p in members { places[p] = r; starts[p] = column; column += lengths[p] }

@@ -12,7 +12,8 @@ extension T5Model {
     /// - Parameters:
     ///   - pairs: the examples; sources and targets are non-empty lists of token ids.
     ///   - packLength: nil pads one pair per row (sources with the pad id, targets to the longest);
-    ///     a length L packs pairs first-fit into rows of L encoder and L decoder tokens.
+    ///     a length L packs pairs first-fit into rows of at most L encoder tokens and at most L
+    ///     decoder tokens (decoder rows sized to the targets' share, both cut to the longest row).
     /// - Returns: a 1-D tensor with one loss per target token, pair by pair then token by token
     ///   (its length is the sum of the targets' lengths in either layout); differentiable.
     /// - Throws: `T5Error.invalidInput` for no pairs, an empty source or target, or an id outside
@@ -80,47 +81,57 @@ struct T5TokenLayout {
         targets = Tensor(indices: pairs.flatMap { $0.target.map { Int32($0) } }, shape: [targetPositions.count])
     }
 
-    /// Pairs packed first-fit into rows of `length` encoder and `length` decoder tokens.
+    /// Pairs packed first-fit into rows of at most `length` encoder and decoder tokens.
     init(packing pairs: [(source: [Int], target: [Int])], length: Int, config: T5Config) throws {
-        let rows = try Packing.firstFit(pairs.map { [$0.source.count, $0.target.count] }, capacity: length)
-        let b = rows.count, l = length
-        var ids = [Int32](repeating: Int32(config.padTokenId), count: b * l), decoderIds = ids
-        var sourceSegment = [Int](repeating: 0, count: b * l), targetSegment = sourceSegment   // 0: padding
+        // Decoder rows get the share of `length` the targets need (step-by-step's labels and
+        // rationales are shorter than their sources), so neither side's rows run mostly empty;
+        // then each side is cut to the longest row it filled.
+        let sourceTotal = pairs.reduce(0) { $0 + $1.source.count }, targetTotal = pairs.reduce(0) { $0 + $1.target.count }
+        let longestTarget = pairs.map(\.target.count).max() ?? 1
+        let share = Int((Double(length) * Double(targetTotal) / Double(Swift.max(sourceTotal, 1)) * 1.1).rounded(.up))
+        let targetCapacity = Swift.min(length, Swift.max(longestTarget, share))
+        let rows = try Packing.firstFitDecreasing(pairs.map { [$0.source.count, $0.target.count] }, capacities: [length, targetCapacity])
+        let b = rows.count
+        let ls = rows.map { $0.reduce(0) { $0 + pairs[$1].source.count } }.max() ?? 1
+        let lt = rows.map { $0.reduce(0) { $0 + pairs[$1].target.count } }.max() ?? 1
+        var ids = [Int32](repeating: Int32(config.padTokenId), count: b * ls)
+        var decoderIds = [Int32](repeating: Int32(config.padTokenId), count: b * lt)
+        var sourceSegment = [Int](repeating: 0, count: b * ls), targetSegment = [Int](repeating: 0, count: b * lt)   // 0: padding
         var positions = [Int32](repeating: 0, count: pairs.count)      // where each pair's target starts
         var sourceRanges: [[Range<Int>]] = [], targetRanges: [[Range<Int>]] = []
         for (r, row) in rows.enumerated() {
-            var s = r * l, t = r * l
+            var s = 0, t = 0
             sourceRanges.append([])
             targetRanges.append([])
             for (k, p) in row.enumerated() {
                 let (source, target) = pairs[p]
-                for (i, id) in source.enumerated() { ids[s + i] = Int32(id); sourceSegment[s + i] = k + 1 }
+                for (i, id) in source.enumerated() { ids[r * ls + s + i] = Int32(id); sourceSegment[r * ls + s + i] = k + 1 }
                 for (i, id) in ([config.decoderStartTokenId] + target.dropLast()).enumerated() {
-                    decoderIds[t + i] = Int32(id)
-                    targetSegment[t + i] = k + 1
+                    decoderIds[r * lt + t + i] = Int32(id)
+                    targetSegment[r * lt + t + i] = k + 1
                 }
-                positions[p] = Int32(t)
-                sourceRanges[r].append((s - r * l)..<(s - r * l + source.count))
-                targetRanges[r].append((t - r * l)..<(t - r * l + target.count))
+                positions[p] = Int32(r * lt + t)
+                sourceRanges[r].append(s..<(s + source.count))
+                targetRanges[r].append(t..<(t + target.count))
                 s += source.count
                 t += target.count
             }
         }
-        /// (B, 1, L, L): 1 where query i and key j are in one segment (and the key is no padding).
-        func sameSegment(_ queries: [Int], _ keys: [Int]) -> Tensor {
-            var mask = [Float](repeating: 0, count: b * l * l)
+        /// (B, 1, Tq, Tk): 1 where query i and key j are in one segment (and the key is no padding).
+        func sameSegment(_ queries: [Int], _ tq: Int, _ keys: [Int], _ tk: Int) -> Tensor {
+            var mask = [Float](repeating: 0, count: b * tq * tk)
             for r in 0..<b {
-                for i in 0..<l where queries[r * l + i] != 0 {
-                    for j in 0..<l where keys[r * l + j] == queries[r * l + i] { mask[(r * l + i) * l + j] = 1 }
+                for i in 0..<tq where queries[r * tq + i] != 0 {
+                    for j in 0..<tk where keys[r * tk + j] == queries[r * tq + i] { mask[(r * tq + i) * tk + j] = 1 }
                 }
             }
-            return Tensor(mask, shape: [b, 1, l, l])
+            return Tensor(mask, shape: [b, 1, tq, tk])
         }
-        inputIds = Tensor(indices: ids, shape: [b, l])
-        decoderInputIds = Tensor(indices: decoderIds, shape: [b, l])
-        encoderMask = sameSegment(sourceSegment, sourceSegment)
-        decoderMask = sameSegment(targetSegment, targetSegment)
-        crossMask = sameSegment(targetSegment, sourceSegment)
+        inputIds = Tensor(indices: ids, shape: [b, ls])
+        decoderInputIds = Tensor(indices: decoderIds, shape: [b, lt])
+        encoderMask = sameSegment(sourceSegment, ls, sourceSegment, ls)
+        decoderMask = sameSegment(targetSegment, lt, targetSegment, lt)
+        crossMask = sameSegment(targetSegment, lt, sourceSegment, ls)
         encoderBlocks = .diagonal(sourceRanges)
         decoderBlocks = .diagonal(targetRanges)
         crossBlocks = AttentionBlocks(zip(targetRanges, sourceRanges).map { targets, sources in
