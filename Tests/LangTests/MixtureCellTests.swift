@@ -18,6 +18,9 @@ final class MixtureCellTests: XCTestCase {
         XCTAssertNil(interpreter.error(setUp))
         XCTAssertEqual(interpreter.result("[plain.size, wordy.size, plain.cluster, wordy.weight]"), "[40, 20, \"arithmetic\", 2.0]")
         XCTAssertEqual(interpreter.result("plain.pairs[0][\"source\"].hasPrefix(\"Q: \")"), "true")
+        // An equation task's streams mask numbers, as the recipes do.
+        XCTAssertEqual(interpreter.result("plain.pairs[0][\"source\"].contains(\"numa\")"), "true")
+        XCTAssertEqual(interpreter.result("stream(s, maskNumbers: false).pairs[0][\"source\"].contains(\"numa\")"), "false")
         // Capped at 30: 30^(1/2) : 20^(1/2) = 5.477 : 4.472.
         XCTAssertEqual(interpreter.result("round(mix.rates[\"plain\"] * 10000)"), "5505.0")
         XCTAssertEqual(interpreter.result("round(mix.rates[\"wordy\"] * 10000)"), "4495.0")

@@ -221,7 +221,9 @@ let trainingBuiltins: [Builtin] = [
             }
             let first = mixture.streams[0].task
             let validation = arguments["validation"] == .null ? [] : try examplesArgument(arguments["validation"], callee: "train", name: "validation").0
-            maskNumbers = false
+            // The streams' sources are already masked (or not); the flag tells evaluation to mask
+            // and restore as they were.
+            maskNumbers = mixture.streams.contains { $0.masksNumbers }
             method = .mixture(mixture.mixture, name: "mixture")
             experimentTask = ExperimentTask(name: first.dataset.name, kind: first.dataset.labelKind, train: [], valid: validation, test: [],
                                             explain: { _ in [] })

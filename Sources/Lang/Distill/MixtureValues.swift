@@ -13,11 +13,14 @@ public final class StreamObject: HostObject {
     public let stream: TaskStream
     /// The task the examples come from (its test split is what `evaluate` scores).
     public let task: TaskObject
+    /// Whether inputs and targets had their numbers masked (equation tasks, as recipes do).
+    public let masksNumbers: Bool
 
     /// Wraps a stream.
-    public init(stream: TaskStream, task: TaskObject) {
+    public init(stream: TaskStream, task: TaskObject, masksNumbers: Bool = false) {
         self.stream = stream
         self.task = task
+        self.masksNumbers = masksNumbers
     }
 
     public var typeName: String { "Stream" }
@@ -232,13 +235,16 @@ let mixtureBuiltins: [Builtin] = [
     Builtin("stream", [Parameter("task", "Task"), Parameter("template", "String", labeled: true, default: .string("{input}")),
                        Parameter("target", "String", labeled: true, default: .string("{label}")),
                        Parameter("name", "String", labeled: true, default: .null), Parameter("weight", "Double", labeled: true, default: .double(1)),
-                       Parameter("cluster", "String", labeled: true, default: .null)], returns: "Stream", documentation: """
+                       Parameter("cluster", "String", labeled: true, default: .null),
+                       Parameter("maskNumbers", "Bool", labeled: true, default: .null)], returns: "Stream", documentation: """
         A task stream: a task's training examples rendered with a template into (source, target) pairs.
 
         `template:` is the source format and `target:` the target's: `{input}`, `{label}`, \
         `{rationale}`, `{options}` (the choices, one per line after "- ") and any field of the \
         examples (`{premise}`). `{{` and `}}` are braces. `weight:` scales the stream's loss; \
-        `cluster:` names its family of tasks. The first argument is a task (its train split) or \
+        `cluster:` names its family of tasks. Numbers are masked (`numa`, …) for equation tasks, \
+        as the recipes mask them, unless `maskNumbers: false`; a student trained on such a \
+        mixture is evaluated with them masked and restored. The first argument is a task (its train split) or \
         examples. Example: `let nli = stream(anli1, template: "Premise: {premise}\\nHypothesis: {hypothesis}\\nOPTIONS:\\n{options}", name: "anli1/t1")`.
         """) { arguments, _ in
         let (examples, task) = try examplesArgument(arguments["task"], callee: "stream", name: "task")
@@ -246,10 +252,13 @@ let mixtureBuiltins: [Builtin] = [
         let weight = try arguments.double("weight")
         guard weight.isFinite, weight >= 0 else { throw CellError(.value, "`stream(weight:)` must be finite and ≥ 0, got \(weight)") }
         let template = PromptTemplate(name: name, input: try arguments.string("template"), target: try arguments.string("target"))
+        let mask: Bool
+        if case .bool(let wanted) = arguments["maskNumbers"] { mask = wanted } else { mask = task.dataset.labelKind == .equation }
+        let rendered = mask ? examples.map { $0.maskingNumbers().example } : examples
         let stream = try converting {
-            try TaskStream.rendering(examples, name: name, template: template, weight: weight, cluster: try arguments.optionalString("cluster"))
+            try TaskStream.rendering(rendered, name: name, template: template, weight: weight, cluster: try arguments.optionalString("cluster"))
         }
-        return .host(StreamObject(stream: stream, task: task))
+        return .host(StreamObject(stream: stream, task: task, masksNumbers: mask))
     },
     Builtin("mixture", [Parameter("streams", "List"), Parameter("cap", "Int", labeled: true, default: .null),
                         Parameter("temperature", "Double", labeled: true, default: .double(1)),
