@@ -37,9 +37,14 @@ public struct ValueLimits: Sendable {
                         + "work on less at a time, or raise the limit with `%memory 4GB` if the machine has room")
     }
 
-    /// The most memory the whole process may hold while cells run: twice a value's limit plus
-    /// 1 GiB. It catches what no single value shows, such as a million closures made in a loop.
-    var processBackstop: Int { saturatingAdd(saturatingAdd(memory, memory), 1 << 30) }
+    /// The process's resident memory when these limits were made (the session's start): the
+    /// backstop counts from it, so what the process held before the session (another session's
+    /// leftovers in a test process, the runtime's own pages) is not charged to this one.
+    public var baseline: Int = residentBytes() ?? 0
+
+    /// The most memory the whole process may hold while cells run: the baseline, twice a value's
+    /// limit, and 1 GiB. It catches what no single value shows, such as a million closures made in a loop.
+    var processBackstop: Int { saturatingAdd(baseline, saturatingAdd(saturatingAdd(memory, memory), 1 << 30)) }
 
     /// Throws when the process's resident memory has passed `processBackstop`.
     func checkProcess() throws {

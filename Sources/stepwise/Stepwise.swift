@@ -13,7 +13,7 @@ struct Stepwise: ParsableCommand {
         abstract: "A Jupyter kernel for distilling step-by-step, in Swift.",
         version: version,
         subcommands: [RunCommand.self, ReplCommand.self, KernelCommand.self, InstallCommand.self,
-                      ScoreCommand.self, ExplainCommand.self, TrainCommand.self, SweepCommand.self, DataCommand.self,
+                      ScoreCommand.self, ExplainCommand.self, TrainCommand.self, SweepCommand.self, FlanCommand.self, DataCommand.self,
                       BenchCommand.self])
 
     static func main() {

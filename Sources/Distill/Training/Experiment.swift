@@ -118,6 +118,9 @@ public struct Experiment {
     public var rankClassification: Bool
     /// How test and validation sources are made (the label prefix unless told).
     public var evaluationTemplate = Recipe.template(.label)
+    /// Streams to score instead of the task's test split (an instruction-tuning run scores its
+    /// held-out cluster, one stream per task and template); nil: the test split.
+    public var evaluationStreams: [EvaluationStream]?
     /// Builds a fresh student for a run from the run's training texts and seed.
     public var makeStudent: (_ texts: [String], _ seed: UInt64) throws -> Student
 
@@ -149,6 +152,8 @@ public struct Experiment {
         /// The test evaluation; nil when the task has no test split, or training was cancelled
         /// (unless the run was asked to test anyway).
         public var evaluation: Evaluation?
+        /// The evaluation of `evaluationStreams`, when the experiment has them (then `evaluation` is nil).
+        public var streams: StreamsEvaluation?
         /// Wall time of the whole run (recipe, training, evaluation), in seconds.
         public var seconds: Double
     }
@@ -216,8 +221,14 @@ public struct Experiment {
             onEvent?(.resumed(step: trainer.state.step))
         }
         let training = try trainer.train(cancel: cancel) { onEvent?(.training($0)) }
-        var evaluation: Evaluation?
-        if training.stopReason != .cancelled || testWhenCancelled, !task.test.isEmpty {
+        var evaluation: Evaluation?, streams: StreamsEvaluation?
+        if let evaluationStreams, training.stopReason != .cancelled || testWhenCancelled {
+            let total = evaluationStreams.reduce(0) { $0 + $1.examples.count }
+            streams = try StudentEvaluator.evaluate(student, streams: evaluationStreams,
+                                                    cancel: training.stopReason == .cancelled ? nil : cancel) { done, _ in
+                onEvent?(.testing(done: done, total: total))
+            }
+        } else if training.stopReason != .cancelled || testWhenCancelled, !task.test.isEmpty {
             let test = Array(task.test.prefix(testLimit ?? task.test.count))
             // After an interrupt the flag stays set; the test then runs without it.
             evaluation = try StudentEvaluator.evaluate(student, on: test, settings: evaluationSettings(withRationales: testRationales),
@@ -226,7 +237,7 @@ public struct Experiment {
             }
         }
         return Outcome(student: student, report: report, manifest: trainer.manifest, trainExamples: trainExamples,
-                       training: training, evaluation: evaluation, seconds: Date().timeIntervalSince(started))
+                       training: training, evaluation: evaluation, streams: streams, seconds: Date().timeIntervalSince(started))
     }
 
     /// Runs every cell of `sweep` that its journal does not hold yet. The grid's method names are
@@ -250,8 +261,8 @@ public struct Experiment {
             let outcome = try run(methods[methodIndex], fraction: cell.fraction, seed: cell.seed, cancel: cancel) {
                 onEvent?(cell, $0)
             }
-            guard let evaluation = outcome.evaluation else { throw TrainingError.cancelled }
-            return SweepRecord(cell: cell, accuracy: evaluation.accuracy, trainExamples: outcome.trainExamples,
+            guard let accuracy = outcome.streams?.meanOverTemplates ?? outcome.evaluation?.accuracy else { throw TrainingError.cancelled }
+            return SweepRecord(cell: cell, accuracy: accuracy, trainExamples: outcome.trainExamples,
                                steps: outcome.training.steps, seconds: outcome.seconds,
                                stopReason: outcome.training.stopReason.rawValue, mixture: outcome.manifest)
         }

@@ -182,6 +182,8 @@ public struct Mixture: Sendable {
                 field(String(pair.exampleID.index))
                 field(pair.source)
                 field(pair.target)
+                // Only pairs of mixed-template streams carry these; others hash as they always did.
+                if pair.template != nil || pair.format != nil { field("template:\(pair.template ?? "")/\(pair.format ?? "")") }
             }
             entries.append(MixtureManifest.Stream(name: stream.name, cluster: stream.cluster, template: stream.template.name,
                                                   weight: stream.weight, inputs: stream.inputs, pairs: stream.pairs.count,

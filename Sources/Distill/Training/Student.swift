@@ -30,12 +30,19 @@ public struct TrainingPair: Hashable, Sendable {
     public var source: String
     /// The target text, without end-of-sequence marks (the student adds its own).
     public var target: String
+    /// The id of the template the pair was rendered with, when its stream mixes several
+    /// (an instruction-tuning task: "anli1/t3"); nil when the stream's own template made it.
+    public var template: String?
+    /// The format it was rendered in ("zero-shot", "few-shot", "cot"), when its stream mixes several.
+    public var format: String?
 
     /// Creates a pair.
-    public init(exampleID: ExampleID, source: String, target: String) {
+    public init(exampleID: ExampleID, source: String, target: String, template: String? = nil, format: String? = nil) {
         self.exampleID = exampleID
         self.source = source
         self.target = target
+        self.template = template
+        self.format = format
     }
 }
 

@@ -7,7 +7,7 @@ import Tensor
 import NN
 
 /// The builtins of the distillation layer, registered in every interpreter by `BuiltinRegistry.standard()`.
-let distillBuiltins: [Builtin] = taskBuiltins + teacherBuiltins + promptBuiltins + plotBuiltins + studentBuiltins + trainingBuiltins + evaluationBuiltins + sweepBuiltins + mixtureBuiltins
+let distillBuiltins: [Builtin] = taskBuiltins + teacherBuiltins + promptBuiltins + plotBuiltins + studentBuiltins + trainingBuiltins + evaluationBuiltins + sweepBuiltins + mixtureBuiltins + instructionBuiltins
 
 /// A Distill error as a CellError: its own description (every Distill error names what to fix).
 func cellError(_ error: Error) -> CellError {

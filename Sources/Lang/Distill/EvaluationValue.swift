@@ -115,7 +115,9 @@ let evaluationBuiltins: [Builtin] = [
                          Parameter("rationales", "Bool", labeled: true, default: .null), Parameter("maxTokens", "Int", labeled: true, default: .integer(64)),
                          Parameter("batch", "Int", labeled: true, default: .integer(32)),
                          Parameter("rankClassification", "Bool", labeled: true, default: .null),
-                         Parameter("split", "String", labeled: true, default: .string("test"))], returns: "Evaluation", documentation: """
+                         Parameter("split", "String", labeled: true, default: .string("test")),
+                         Parameter("zeroShot", "Bool", labeled: true, default: .bool(false)),
+                         Parameter("limit", "Int", labeled: true, default: .null)], returns: "Evaluation", documentation: """
         Scores a student on examples, or on each stream of a mixture.
 
         Equations compare by value. For tasks with options (NLI classes, CQA's choices) it ranks \
@@ -125,6 +127,12 @@ let evaluationBuiltins: [Builtin] = [
         example's rationale (the default for a student trained step-by-step). With a mixture or a \
         stream, each stream's task is scored on its `split:` (the test split) under the stream's \
         template, with a row per stream and per template. Example: `evaluate(s, on: svamp.test)`.
+
+        `zeroShot: true` with a task or a list of tasks (a held-out cluster) scores each task's test \
+        split (else its valid split) under every one of its templates that can score it, by rank \
+        classification where it has options, on up to `limit:` label-balanced examples per task; \
+        the result shows the mean over templates and a row per template. Example: \
+        `evaluate(s, on: w.heldOut, zeroShot: true, limit: 200)`.
         """) { arguments, context in
         let studentObject = try arguments.host("student", StudentObject.self, expected: "a student such as `t5(size: \"tiny\", tokenizer: task)`")
         let maxTokens = try arguments.integer("maxTokens"), batch = try arguments.integer("batch")
@@ -146,13 +154,26 @@ let evaluationBuiltins: [Builtin] = [
         let progress = Locked<(done: Int, total: Int)>((0, 0))
         let interrupted = { "evaluation was interrupted after \(progress.value.done) of \(progress.value.total) examples; run the cell again to evaluate them all" }
 
-        if let mixture = mixtureArgument(arguments["on"]) {
-            let split = try arguments.string("split")
-            let withRationales: Bool
-            if case .bool(let wanted) = arguments["rationales"] { withRationales = wanted } else { withRationales = false }
-            let streams = try mixture.evaluationStreams(split: split) { task in
-                (try? settings(for: task, examples: task.dataset[split: split], withRationales: withRationales))
-                    ?? EvaluationSettings(kind: task.dataset.labelKind)
+        let zeroShot = try arguments.bool("zeroShot")
+        let limit = arguments["limit"] == .null ? nil : try arguments.integer("limit", in: 1...TrainingBounds.examples)
+        let mixture = zeroShot ? nil : mixtureArgument(arguments["on"])
+        if zeroShot || mixture != nil {
+            let streams: [EvaluationStream]
+            if let mixture {
+                let split = try arguments.string("split")
+                let withRationales: Bool
+                if case .bool(let wanted) = arguments["rationales"] { withRationales = wanted } else { withRationales = false }
+                streams = try mixture.evaluationStreams(split: split) { task in
+                    (try? settings(for: task, examples: task.dataset[split: split], withRationales: withRationales))
+                        ?? EvaluationSettings(kind: task.dataset.labelKind)
+                }.map { stream in
+                    guard let limit else { return stream }
+                    var cut = stream
+                    cut.examples = Array(stream.examples.prefix(limit))
+                    return cut
+                }
+            } else {
+                streams = try zeroShotStreams(arguments["on"], limit: limit, batch: batch, maxTokens: maxTokens)
             }
             for stream in streams where stream.settings.rankClassification && !StudentEvaluator.hasOptions(stream.examples, kind: stream.settings.kind) {
                 throw CellError(.value, "stream '\(stream.name)' cannot be ranked: its examples have no options")

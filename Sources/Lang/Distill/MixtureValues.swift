@@ -137,7 +137,9 @@ public final class MixtureObject: HostObject {
         let table = TableValue(rows: tableRows).render()
         var plain = summary + "\n" + table.plain
         var html = "<div><p>\(escapeHTML(summary))</p>" + (table.data["text/html"] ?? "")
-        let examples = mixture.streams.prefix(4).compactMap { stream in stream.pairs.first.map { (stream.name, $0) } }
+        let examples = mixture.streams.prefix(8).compactMap { stream in
+            stream.pairs.first.map { (stream.name + ($0.template.map { " · \($0)" } ?? "") + ($0.format.map { " · \($0)" } ?? ""), $0) }
+        }
         if !examples.isEmpty {
             html += "<p>First example of each stream:</p><table><thead><tr><th>stream</th><th>source</th><th>target</th></tr></thead><tbody>"
             let left = "style=\"text-align:left;white-space:pre-wrap;vertical-align:top\""
@@ -176,6 +178,7 @@ public final class StreamsEvaluationObject: HostObject {
 
     static let memberDocs: [String: String] = [
         "accuracy": "Accuracy over every example of every stream.",
+        "meanOverTemplates": "The mean of the per-template accuracies (FLAN's number for a held-out cluster).",
         "streams": "One record per stream: stream, cluster, template, method (rank or generate), accuracy, count.",
         "templates": "One record per template: template, accuracy, count.",
         "stream": "stream(_ name: String) -> Evaluation\n\nThe evaluation of one stream, with its rows.",
@@ -198,6 +201,7 @@ public final class StreamsEvaluationObject: HostObject {
     public func member(_ name: String, context: BuiltinContext) throws -> Value? {
         switch name {
         case "accuracy": return .double(result.accuracy)
+        case "meanOverTemplates": return .double(result.meanOverTemplates)
         case "streams": return .list(streamRows.map(Value.record))
         case "templates": return .list(templateRows.map(Value.record))
         case "stream":
@@ -214,7 +218,7 @@ public final class StreamsEvaluationObject: HostObject {
 
     public func render() -> MimeBundle {
         let count = result.rows.reduce(0) { $0 + $1.evaluation.count }
-        let summary = "Evaluation of \(result.rows.count) stream\(result.rows.count == 1 ? "" : "s") on \(groupedDigits(count)) examples: accuracy \(String(format: "%.4f", result.accuracy))"
+        let summary = "Evaluation of \(result.rows.count) stream\(result.rows.count == 1 ? "" : "s") on \(groupedDigits(count)) examples: accuracy \(String(format: "%.4f", result.accuracy)), mean over \(result.byTemplate.count) template\(result.byTemplate.count == 1 ? "" : "s") \(String(format: "%.4f", result.meanOverTemplates))"
         let streams = TableValue(rows: streamRows).render(), templates = TableValue(rows: templateRows).render()
         let plain = summary + "\n" + streams.plain + "\nBy template:\n" + templates.plain
         let html = "<div><p>\(escapeHTML(summary))</p>" + (streams.data["text/html"] ?? "") + "<p>By template:</p>" + (templates.data["text/html"] ?? "") + "</div>"
@@ -262,16 +266,31 @@ let mixtureBuiltins: [Builtin] = [
     },
     Builtin("mixture", [Parameter("streams", "List"), Parameter("cap", "Int", labeled: true, default: .null),
                         Parameter("temperature", "Double", labeled: true, default: .double(1)),
-                        Parameter("steps", "Int", labeled: true, default: .null), Parameter("batch", "Int", labeled: true, default: .integer(16))],
+                        Parameter("steps", "Int", labeled: true, default: .null), Parameter("batch", "Int", labeled: true, default: .integer(16)),
+                        Parameter("formats", "List", labeled: true, default: .null), Parameter("heldOut", "List", labeled: true, default: .null),
+                        Parameter("preset", "String", labeled: true, default: .string("flan")),
+                        Parameter("shots", "Int", labeled: true, default: .integer(2)), Parameter("seed", "Int", labeled: true, default: .integer(0))],
             returns: "Mixture", documentation: """
-        Mixes streams at examples-proportional rates, as seqio computes them: rate = min(n, cap)^(1/temperature), normalised.
+        Mixes streams, or tasks FLAN-style, at examples-proportional rates, as seqio computes them: rate = min(n, cap)^(1/temperature), normalised.
 
         `cap:` limits how many examples a large stream counts for; `temperature:` above 1 flattens \
         the rates towards equal. With `steps:` (and `batch:`) the table shows how many epochs each \
         stream will see. Train on it with `train(s, on: mix, steps: 2000, pack: 256)`; \
         `evaluate(s, on: mix)` scores each stream's test split. Example: \
         `let mix = mixture([nli, qa], cap: 3000, steps: 2000, batch: 32)`.
+
+        Given tasks instead of streams, it builds an instruction-tuning mixture: one stream per \
+        task, each example under one of the task's templates (see `templates(task)`) drawn with \
+        `seed:`, in one of `formats:` ("zero-shot", "few-shot" with `shots:` exemplars from the \
+        training split, "cot" with the rationale), the cap 3,000 unless told, per-token loss. \
+        `heldOut:` names clusters the mixture must not touch (a task in one is an error naming \
+        it); `preset: "no-template"` or `"dataset-name"` are the FLAN paper's ablations. Example: \
+        `let mix = mixture(w.tuning, heldOut: ["yes-no"], formats: ["zero-shot", "few-shot"])`.
         """) { arguments, _ in
+        if holdsTasks(arguments["streams"]) { return .host(try instructionMixture(arguments)) }
+        for option in ["formats", "heldOut"] where arguments[option] != .null {
+            throw CellError(.value, "`mixture(\(option):)` applies to a mixture of tasks; these are streams")
+        }
         let items = try arguments.list("streams")
         guard !items.isEmpty else { throw CellError(.value, "`mixture` needs at least one stream") }
         let streams = try items.map { item -> StreamObject in

@@ -152,6 +152,7 @@ private func vocabularyTexts(_ value: Value, callee: String) throws -> [String] 
         for entry in rationalesObject.entries { rationales[entry.example.id] = entry.output?.rationale }
         return vocabularyTexts(examples: rationalesObject.entries.map(\.example), rationales: rationales, kind: rationalesObject.task.dataset.labelKind)
     }
+    if let mixture = mixtureArgument(value) { return mixture.mixture.texts }
     let (examples, task) = try examplesArgument(value, callee: callee, name: "tokenizer")
     return vocabularyTexts(examples: examples, rationales: [:], kind: task.dataset.labelKind)
 }
@@ -177,8 +178,8 @@ let studentBuiltins: [Builtin] = [
         A T5 student: from scratch at "tiny", "mini" or "small", or loaded with `path:`.
 
         From scratch, its vocabulary (byte-level BPE, digits split, at most `vocabulary:` tokens) is \
-        learned from `tokenizer:`, a task (its training split, gold rationales included) or a \
-        teacher's rationales, so it knows the words it will read and write; numbers are masked for \
+        learned from `tokenizer:`, a task (its training split, gold rationales included), a \
+        mixture (every source and target it trains on) or a teacher's rationales, so it knows the words it will read and write; numbers are masked for \
         equation tasks as training will mask them. `seed:` fixes the initial weights (default: \
         `%seed`). `path:` loads a Hugging Face T5 folder (or one `student.save` wrote). \
         Example: `let s = t5(size: "tiny", tokenizer: svamp)`.
