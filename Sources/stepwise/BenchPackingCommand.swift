@@ -49,6 +49,24 @@ struct BenchPacking: ParsableCommand {
         let student = try T5Student.fromScratch(size: t5Size, texts: mixture.texts, dropout: 0, seed: 0)
         let start = student.trainableParameters().map { $0.1.scalars }
 
+        // What the timed batches cost in token slots (padding included), padded stream by stream
+        // as the trainer pads, and packed: the share of real tokens bounds what packing can gain.
+        var (real, paddedSlots, packedSlots) = (0, 0, 0)
+        do {
+            let config = TrainerConfig(steps: steps, batchSize: batch, maxSourceTokens: maxSourceTokens, maxTargetTokens: 64,
+                                       maxRationaleTokens: 192, bucketByLength: true, seed: 1)
+            let trainer = try Trainer(student: student, mixture: mixture, validation: [], evaluation: EvaluationSettings(kind: .text), config: config)
+            let batches = trainer.schedule.batches(epoch: 0).prefix(steps)
+            for draws in batches {
+                let pairs = trainer.encodedPairs(draws)
+                real += pairs.reduce(0) { $0 + $1.source.count + $1.target.count }
+                for s in Set(pairs.map(\.stream)) {
+                    paddedSlots += try student.model.tokenSlots(pairs: pairs.filter { $0.stream == s }.map { ($0.source, $0.target) }, packLength: nil)
+                }
+                packedSlots += try student.model.tokenSlots(pairs: pairs.map { ($0.source, $0.target) }, packLength: pack)
+            }
+        }
+
         struct Round: Encodable { var mode: String; var tokensPerSecond: Double; var seconds: Double; var losses: [Double] }
         var results: [Round] = []
         for _ in 0..<rounds {
@@ -79,6 +97,8 @@ struct BenchPacking: ParsableCommand {
             "packed_tokens_per_second": median(packed.map(\.tokensPerSecond)),
             "ratio_packed_over_padded": median(ratios), "round_ratios": ratios,
             "max_relative_loss_difference": lossGap,
+            "real_tokens": real, "padded_slots": paddedSlots, "packed_slots": packedSlots,
+            "padded_density": Double(real) / Double(max(paddedSlots, 1)), "packed_density": Double(real) / Double(max(packedSlots, 1)),
             "padded_losses": padded[0].losses, "packed_losses": packed[0].losses,
         ]
         let json = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])

@@ -50,4 +50,19 @@ final class InstructionCellTests: XCTestCase {
         guard case .result(let table)? = shownEvaluation.last else { return XCTFail("\(shownEvaluation)") }
         XCTAssertTrue(table.plain.contains("mean over 18 templates"), table.plain)
     }
+
+    func testUserTemplatesAreUsedAndLinted() throws {
+        let interpreter = Interpreter()
+        XCTAssertNil(interpreter.error("let w = instructionWorld(train: 10, test: 4, seed: 1)"))
+        XCTAssertNil(interpreter.error("""
+            let own = ["reverse": ["Backwards please: {words}", ["source": "Write words reversing to {label}", "target": "{words}", "turnedAround": true]]]
+            let m = mixture([w.tuning[0]], templates: own)
+            """))
+        XCTAssertEqual(interpreter.result("m.streams[0].pairs.filter { !$0[\"source\"].hasPrefix(\"Backwards please: \") && !$0[\"source\"].hasPrefix(\"Write words\") }.count"), "0")
+        XCTAssertEqual(interpreter.result("m.streams[0].pairs.filter { $0[\"source\"].hasPrefix(\"Write words\") }.count > 0"), "true")
+        let bad = interpreter.error("mixture([w.tuning[0]], templates: [\"reverse\": [\"{words}n\"]])")?.message ?? ""
+        XCTAssertTrue(bad.contains("stray 'n' right after {words}"), bad)
+        let missing = interpreter.error("mixture([w.tuning[0]], templates: [\"reverse\": [\"{colour}\"]])")?.message ?? ""
+        XCTAssertTrue(missing.contains("{colour} is not a field of the example"), missing)
+    }
 }

@@ -201,6 +201,15 @@ public final class Trainer {
         return StepLoss(loss: loss, streams: streams, tokens: tokens, targetTokens: allTargets)
     }
 
+    /// The encoded pairs a batch of draws trains on (every stream's pair of each drawn example),
+    /// as `loss(draws:)` sees them; draws outside the mixture are skipped.
+    public func encodedPairs(_ draws: [MixtureDraw]) -> [EncodedPair] {
+        draws.flatMap { draw -> [EncodedPair] in
+            guard encoded.indices.contains(draw.component), encoded[draw.component].indices.contains(draw.example) else { return [] }
+            return encoded[draw.component][draw.example]
+        }
+    }
+
     /// Contiguous, near-equal slices (the first ones one longer), none empty.
     static func split<T>(_ items: [T], into parts: Int) -> [[T]] {
         let count = min(max(1, parts), items.count)

@@ -117,7 +117,8 @@ let evaluationBuiltins: [Builtin] = [
                          Parameter("rankClassification", "Bool", labeled: true, default: .null),
                          Parameter("split", "String", labeled: true, default: .string("test")),
                          Parameter("zeroShot", "Bool", labeled: true, default: .bool(false)),
-                         Parameter("limit", "Int", labeled: true, default: .null)], returns: "Evaluation", documentation: """
+                         Parameter("limit", "Int", labeled: true, default: .null),
+                         Parameter("templates", "Record", labeled: true, default: .null)], returns: "Evaluation", documentation: """
         Scores a student on examples, or on each stream of a mixture.
 
         Equations compare by value. For tasks with options (NLI classes, CQA's choices) it ranks \
@@ -131,8 +132,8 @@ let evaluationBuiltins: [Builtin] = [
         `zeroShot: true` with a task or a list of tasks (a held-out cluster) scores each task's test \
         split (else its valid split) under every one of its templates that can score it, by rank \
         classification where it has options, on up to `limit:` label-balanced examples per task; \
-        the result shows the mean over templates and a row per template. Example: \
-        `evaluate(s, on: w.heldOut, zeroShot: true, limit: 200)`.
+        the result shows the mean over templates and a row per template; `templates:` gives a \
+        task your own (as in `mixture`). Example: `evaluate(s, on: w.heldOut, zeroShot: true, limit: 200)`.
         """) { arguments, context in
         let studentObject = try arguments.host("student", StudentObject.self, expected: "a student such as `t5(size: \"tiny\", tokenizer: task)`")
         let maxTokens = try arguments.integer("maxTokens"), batch = try arguments.integer("batch")
@@ -173,7 +174,7 @@ let evaluationBuiltins: [Builtin] = [
                     return cut
                 }
             } else {
-                streams = try zeroShotStreams(arguments["on"], limit: limit, batch: batch, maxTokens: maxTokens)
+                streams = try zeroShotStreams(arguments["on"], templates: arguments["templates"], limit: limit, batch: batch, maxTokens: maxTokens)
             }
             for stream in streams where stream.settings.rankClassification && !StudentEvaluator.hasOptions(stream.examples, kind: stream.settings.kind) {
                 throw CellError(.value, "stream '\(stream.name)' cannot be ranked: its examples have no options")

@@ -6,11 +6,52 @@
 import Distill
 import Foundation
 
-/// A task as instruction tuning sees it: train split (or none), test split (else `valid`).
-func instructionTask(_ task: TaskObject) -> InstructionTask {
+/// A task as instruction tuning sees it: train split (or none), test split (else `valid`), and
+/// the user's templates for it when `templates:` names it.
+func instructionTask(_ task: TaskObject, templates: Value = .null) throws -> InstructionTask {
     let dataset = task.dataset
     let test = dataset[split: "test"].isEmpty ? dataset[split: "valid"] : dataset[split: "test"]
-    return InstructionTask(name: dataset.name, kind: dataset.labelKind, train: dataset[split: "train"], test: test)
+    let own = try userTemplates(templates, task: dataset.name)
+    let made = InstructionTask(name: dataset.name, kind: dataset.labelKind, train: dataset[split: "train"], test: test, templates: own)
+    if own != nil {
+        let problems = made.templates.flatMap { template in
+            InstructionTemplates.lint(template) + (made.train + made.test).prefix(200).flatMap { InstructionTemplates.lint(template, on: $0) }
+        }
+        if let first = problems.first {
+            throw CellError(.value, "\(first)" + (problems.count > 1 ? " (and \(problems.count - 1) more problems)" : ""))
+        }
+    }
+    return made
+}
+
+/// The user's templates for `task` from a `templates:` record (task name → a list of source
+/// formats, or of records with `source`, `target` and `turnedAround`), or nil when it has none.
+func userTemplates(_ value: Value, task: String) throws -> [InstructionTemplate]? {
+    guard case .record(let record) = value else {
+        if value == .null { return nil }
+        throw CellError(.type, "`templates:` is a record of task name → list of templates, got \(value.typeName)")
+    }
+    guard let entry = record[task] else { return nil }
+    guard case .list(let items) = entry, !items.isEmpty else {
+        throw CellError(.value, "`templates:` for \(task) must be a non-empty list of templates")
+    }
+    return try items.enumerated().map { index, item in
+        let id = "\(task)/u\(index + 1)"
+        switch item {
+        case .string(let source): return InstructionTemplate(id, input: source)
+        case .record(let fields):
+            guard case .string(let source)? = fields["source"] else {
+                throw CellError(.value, "template \(index + 1) of \(task) needs a `source` string")
+            }
+            var target = "{label}"
+            if case .string(let given)? = fields["target"] { target = given }
+            var turned = false
+            if case .bool(let flag)? = fields["turnedAround"] { turned = flag }
+            return InstructionTemplate(id, input: source, target: target, turnedAround: turned)
+        default:
+            throw CellError(.type, "template \(index + 1) of \(task) is a source string or a record {source, target, turnedAround}, got \(item.typeName)")
+        }
+    }
 }
 
 /// Tasks from a `tasks` argument: one task, or a list of them.
@@ -108,7 +149,7 @@ public final class TemplatesObject: HostObject {
 /// The FLAN mixture a `mixture(tasks, …)` call builds.
 func instructionMixture(_ arguments: Arguments) throws -> MixtureObject {
     let objects = try taskObjects(arguments["streams"], callee: "mixture", name: "tasks")
-    let tasks = objects.map(instructionTask)
+    let tasks = try objects.map { try instructionTask($0, templates: arguments["templates"]) }
     for task in tasks where task.train.isEmpty {
         throw CellError(.value, "task \(task.name) has no train split to tune on")
     }
@@ -151,8 +192,8 @@ func instructionMixture(_ arguments: Arguments) throws -> MixtureObject {
 }
 
 /// The zero-shot evaluation streams of `evaluate(s, on: tasks, zeroShot: true)`.
-func zeroShotStreams(_ value: Value, limit: Int?, batch: Int, maxTokens: Int) throws -> [EvaluationStream] {
-    let tasks = try taskObjects(value, callee: "evaluate", name: "on").map(instructionTask)
+func zeroShotStreams(_ value: Value, templates: Value, limit: Int?, batch: Int, maxTokens: Int) throws -> [EvaluationStream] {
+    let tasks = try taskObjects(value, callee: "evaluate", name: "on").map { try instructionTask($0, templates: templates) }
     for task in tasks where task.test.isEmpty {
         throw CellError(.value, "task \(task.name) has no test (or valid) split to evaluate on")
     }
@@ -173,7 +214,7 @@ let instructionBuiltins: [Builtin] = [
         Example: `templates(anli1)`.
         """) { arguments, _ in
         let task = try arguments.host("task", TaskObject.self, expected: "a task such as `anli1`")
-        return .host(TemplatesObject(task: instructionTask(task)))
+        return .host(TemplatesObject(task: try instructionTask(task)))
     },
     Builtin("instructionWorld", [Parameter("train", "Int", labeled: true, default: .integer(500)),
                                  Parameter("test", "Int", labeled: true, default: .integer(100)),

@@ -269,7 +269,8 @@ let mixtureBuiltins: [Builtin] = [
                         Parameter("steps", "Int", labeled: true, default: .null), Parameter("batch", "Int", labeled: true, default: .integer(16)),
                         Parameter("formats", "List", labeled: true, default: .null), Parameter("heldOut", "List", labeled: true, default: .null),
                         Parameter("preset", "String", labeled: true, default: .string("flan")),
-                        Parameter("shots", "Int", labeled: true, default: .integer(2)), Parameter("seed", "Int", labeled: true, default: .integer(0))],
+                        Parameter("shots", "Int", labeled: true, default: .integer(2)), Parameter("seed", "Int", labeled: true, default: .integer(0)),
+                        Parameter("templates", "Record", labeled: true, default: .null)],
             returns: "Mixture", documentation: """
         Mixes streams, or tasks FLAN-style, at examples-proportional rates, as seqio computes them: rate = min(n, cap)^(1/temperature), normalised.
 
@@ -284,11 +285,14 @@ let mixtureBuiltins: [Builtin] = [
         `seed:`, in one of `formats:` ("zero-shot", "few-shot" with `shots:` exemplars from the \
         training split, "cot" with the rationale), the cap 3,000 unless told, per-token loss. \
         `heldOut:` names clusters the mixture must not touch (a task in one is an error naming \
-        it); `preset: "no-template"` or `"dataset-name"` are the FLAN paper's ablations. Example: \
+        it); `preset: "no-template"` or `"dataset-name"` are the FLAN paper's ablations. \
+        `templates:` gives tasks your own, a record of task name → list of source formats (target \
+        `{label}`) or records `["source": …, "target": …, "turnedAround": true]`; they are linted \
+        on the task's examples first. Example: \
         `let mix = mixture(w.tuning, heldOut: ["yes-no"], formats: ["zero-shot", "few-shot"])`.
         """) { arguments, _ in
         if holdsTasks(arguments["streams"]) { return .host(try instructionMixture(arguments)) }
-        for option in ["formats", "heldOut"] where arguments[option] != .null {
+        for option in ["formats", "heldOut", "templates"] where arguments[option] != .null {
             throw CellError(.value, "`mixture(\(option):)` applies to a mixture of tasks; these are streams")
         }
         let items = try arguments.list("streams")

@@ -44,6 +44,18 @@ extension T5Model {
     }
 }
 
+extension T5Model {
+    /// The encoder and decoder token slots (padding included) that `targetTokenLosses` lays
+    /// `pairs` out in, padded or packed into rows of `packLength`: what a batch costs, against
+    /// its real tokens (Σ source + target), for benchmarks.
+    /// - Throws: `T5Error.invalidInput` as `targetTokenLosses` does.
+    public func tokenSlots(pairs: [(source: [Int], target: [Int])], packLength: Int?) throws -> Int {
+        let layout = try packLength.map { try T5TokenLayout(packing: pairs, length: $0, config: config) }
+            ?? T5TokenLayout(padding: pairs, config: config)
+        return layout.inputIds.count + layout.decoderInputIds.count
+    }
+}
+
 /// The tensors of one `targetTokenLosses` batch: ids, attention masks (1 where a query may see a
 /// key), and where each target token sits in the flattened (B * T) decoder positions.
 struct T5TokenLayout {
