@@ -5,20 +5,9 @@ import pathlib
 import nbformat
 from nbclient import NotebookClient
 
+from notebook_outputs import outputs_of, result_of
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def outputs_of(nb, source_start):
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.startswith(source_start):
-            return cell.outputs
-    raise AssertionError(f"no cell starts with {source_start!r}")
-
-
-def result_of(nb, source_start):
-    results = [o for o in outputs_of(nb, source_start) if o.output_type == "execute_result"]
-    assert results, f"no result for {source_start!r}"
-    return results[-1]
 
 
 def test_flan_notebook_runs_in_fast_mode(stepwise_bin):

@@ -4,18 +4,9 @@ import pathlib
 import nbformat
 from nbclient import NotebookClient
 
+from notebook_outputs import outputs_of, text_of
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def outputs_of(nb, source_start):
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.startswith(source_start):
-            return cell.outputs
-    raise AssertionError(f"no cell starts with {source_start!r}")
-
-
-def text_of(outputs, output_type="stream", name="stdout"):
-    return "".join(o.get("text", "") for o in outputs if o.output_type == output_type and o.get("name") == name)
 
 
 def test_quickstart_runs_end_to_end(stepwise_bin):
