@@ -65,4 +65,16 @@ final class InstructionCellTests: XCTestCase {
         let missing = interpreter.error("mixture([w.tuning[0]], templates: [\"reverse\": [\"{colour}\"]])")?.message ?? ""
         XCTAssertTrue(missing.contains("{colour} is not a field of the example"), missing)
     }
+
+    func testChainOfThoughtTrainsOnTheTeachersRationales() throws {
+        let interpreter = Interpreter()
+        XCTAssertNil(interpreter.error("""
+            let s = synthetic(train: 12, test: 4, seed: 1)
+            let why = program(seed: 0, showResults: false).explain(s.train, store: nil)
+            let m = mixture([why], formats: ["cot"])
+            """))
+        XCTAssertEqual(interpreter.result("m.streams[0].size"), "12")
+        XCTAssertEqual(interpreter.result("m.streams[0].pairs.filter { $0[\"target\"].contains(\"\\nSo the answer is \") }.count"), "12")
+        XCTAssertEqual(interpreter.result("m.streams[0].pairs.filter { $0[\"source\"].hasSuffix(\"Let's think step by step.\") }.count"), "12")
+    }
 }

@@ -8,11 +8,20 @@ import Foundation
 
 /// A task as instruction tuning sees it: train split (or none), test split (else `valid`), and
 /// the user's templates for it when `templates:` names it.
-func instructionTask(_ task: TaskObject, templates: Value = .null) throws -> InstructionTask {
-    let dataset = task.dataset
+func instructionTask(_ source: TaskSource, templates: Value = .null) throws -> InstructionTask {
+    let dataset = source.task.dataset
     let test = dataset[split: "test"].isEmpty ? dataset[split: "valid"] : dataset[split: "test"]
     let own = try userTemplates(templates, task: dataset.name)
-    let made = InstructionTask(name: dataset.name, kind: dataset.labelKind, train: dataset[split: "train"], test: test, templates: own)
+    // A teacher's rationales train on the examples they explain, each with the teacher's rationale
+    // (chain-of-thought targets use it), or its gold one where the teacher gave none.
+    let train = source.rationales.map { why in
+        why.entries.map { entry -> Example in
+            var example = entry.example
+            if let rationale = entry.output?.rationale, !rationale.isEmpty { example.rationale = rationale }
+            return example
+        }
+    } ?? dataset[split: "train"]
+    let made = InstructionTask(name: dataset.name, kind: dataset.labelKind, train: train, test: test, templates: own)
     if own != nil {
         let problems = made.templates.flatMap { template in
             InstructionTemplates.lint(template) + (made.train + made.test).prefix(200).flatMap { InstructionTemplates.lint(template, on: $0) }
@@ -54,28 +63,40 @@ func userTemplates(_ value: Value, task: String) throws -> [InstructionTemplate]
     }
 }
 
-/// Tasks from a `tasks` argument: one task, or a list of them.
-func taskObjects(_ value: Value, callee: String, name: String) throws -> [TaskObject] {
+/// A task for instruction tuning, with the teacher's rationales when it came as `why`.
+struct TaskSource {
+    let task: TaskObject
+    let rationales: RationalesObject?
+}
+
+/// One item of a `tasks` argument: a task, or a teacher's rationales over its examples.
+func taskSource(_ value: Value) -> TaskSource? {
     switch value {
-    case .host(let task as TaskObject): return [task]
-    case .list(let items):
-        guard !items.isEmpty else { throw CellError(.value, "`\(callee)` got an empty list in `\(name)`") }
-        return try items.map { item in
-            guard case .host(let task as TaskObject) = item else {
-                throw CellError(.type, "`\(callee)` expects `\(name)` to be tasks (such as `[svamp, cqa]`), but it holds \(item.typeName)")
-            }
-            return task
-        }
-    default:
-        throw CellError(.type, "`\(callee)` expects `\(name)` to be a task or a list of tasks, got \(value.typeName)")
+    case .host(let task as TaskObject): return TaskSource(task: task, rationales: nil)
+    case .host(let why as RationalesObject): return TaskSource(task: why.task, rationales: why)
+    default: return nil
     }
 }
 
-/// Whether a list argument holds tasks (rather than streams).
+/// Tasks from a `tasks` argument: one task (or rationales), or a list of them.
+func taskObjects(_ value: Value, callee: String, name: String) throws -> [TaskSource] {
+    if let one = taskSource(value) { return [one] }
+    guard case .list(let items) = value else {
+        throw CellError(.type, "`\(callee)` expects `\(name)` to be a task or a list of tasks, got \(value.typeName)")
+    }
+    guard !items.isEmpty else { throw CellError(.value, "`\(callee)` got an empty list in `\(name)`") }
+    return try items.map { item in
+        guard let source = taskSource(item) else {
+            throw CellError(.type, "`\(callee)` expects `\(name)` to be tasks (such as `[svamp, cqa]`) or a teacher's rationales, but it holds \(item.typeName)")
+        }
+        return source
+    }
+}
+
+/// Whether a list argument holds tasks or rationales (rather than streams).
 func holdsTasks(_ value: Value) -> Bool {
-    if case .list(let items) = value, case .host(_ as TaskObject)? = items.first { return true }
-    if case .host(_ as TaskObject) = value { return true }
-    return false
+    if case .list(let items) = value, let first = items.first { return taskSource(first) != nil }
+    return taskSource(value) != nil
 }
 
 /// A task's templates, with a rendered example each and the lint's findings.
@@ -186,7 +207,7 @@ func instructionMixture(_ arguments: Arguments) throws -> MixtureObject {
     if arguments["steps"] != .null {
         plan = (try arguments.integer("steps", in: 1...TrainingBounds.steps), try arguments.integer("batch", in: 1...TrainingBounds.batch))
     }
-    let objectsByName = Dictionary(objects.map { ($0.dataset.name, $0) }, uniquingKeysWith: { a, _ in a })
+    let objectsByName = Dictionary(objects.map { ($0.task.dataset.name, $0.task) }, uniquingKeysWith: { a, _ in a })
     let streamObjects = streams.compactMap { stream in objectsByName[stream.name].map { StreamObject(stream: stream, task: $0) } }
     return MixtureObject(mixture: mixture, streams: streamObjects, plan: plan)
 }
@@ -214,7 +235,7 @@ let instructionBuiltins: [Builtin] = [
         Example: `templates(anli1)`.
         """) { arguments, _ in
         let task = try arguments.host("task", TaskObject.self, expected: "a task such as `anli1`")
-        return .host(TemplatesObject(task: try instructionTask(task)))
+        return .host(TemplatesObject(task: try instructionTask(TaskSource(task: task, rationales: nil))))
     },
     Builtin("instructionWorld", [Parameter("train", "Int", labeled: true, default: .integer(500)),
                                  Parameter("test", "Int", labeled: true, default: .integer(100)),

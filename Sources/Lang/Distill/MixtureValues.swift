@@ -283,7 +283,8 @@ let mixtureBuiltins: [Builtin] = [
         Given tasks instead of streams, it builds an instruction-tuning mixture: one stream per \
         task, each example under one of the task's templates (see `templates(task)`) drawn with \
         `seed:`, in one of `formats:` ("zero-shot", "few-shot" with `shots:` exemplars from the \
-        training split, "cot" with the rationale), the cap 3,000 unless told, per-token loss. \
+        training split, "cot" with the rationale: a teacher's, when the list holds `why` in \
+        place of its task), the cap 3,000 unless told, per-token loss. \
         `heldOut:` names clusters the mixture must not touch (a task in one is an error naming \
         it); `preset: "no-template"` or `"dataset-name"` are the FLAN paper's ablations. \
         `templates:` gives tasks your own, a record of task name → list of source formats (target \
