@@ -47,6 +47,7 @@ struct FlanCommand: ParsableCommand {
     @Option(help: "Instruction world: test examples per task.") var worldTest = 200
     @Option(help: "Synthetic task: training problems.") var syntheticTrain = 1000
     @Option(help: "Held-out test examples per task (label-balanced).") var evalLimit = 200
+    @Option(help: "Test examples per tuning task scored held-in, to check that tuning took (0: none).") var heldInLimit = 20
     @Option(help: "Pack pairs into rows of N tokens (0: pad).") var pack = 0
     @Option(help: "Engine and BLAS threads.") var threads = 2
     @Option(help: "Vocabulary size for students from scratch.") var vocabulary = 2000
@@ -96,7 +97,7 @@ struct FlanCommand: ParsableCommand {
         ["tasks=\(tasks)", "data=\(data ?? "")", "held-out=\(heldOut)", "student=\(student)", "steps=\(steps)", "batch=\(batch)",
          "optimizer=\(optimizer)", "lr=\(lr)", "warmup=\(warmup)", "schedule=\(schedule)", "formats=\(formats)", "cap=\(cap)",
          "temperature=\(temperature)", "shots=\(shots)", "data-seed=\(dataSeed)", "world-train=\(worldTrain)", "world-test=\(worldTest)",
-         "synthetic-train=\(syntheticTrain)", "eval-limit=\(evalLimit)", "vocabulary=\(vocabulary)", "dropout=\(dropout)",
+         "synthetic-train=\(syntheticTrain)", "eval-limit=\(evalLimit)", "held-in-limit=\(heldInLimit)", "vocabulary=\(vocabulary)", "dropout=\(dropout)",
          "max-target-tokens=\(maxTargetTokens)"] + (pack > 0 ? ["pack=\(pack)"] : [])
     }
 
@@ -151,7 +152,7 @@ struct FlanCommand: ParsableCommand {
         let mixture = InstructionMixtureSettings(cap: cap, temperature: temperature, formats: try parsedFormats(), heldOut: clusters,
                                                  shots: shots, seed: dataSeed)
         let study = try FlanStudy(tuning: tuning, heldOut: held, clusters: clusters, mixture: mixture, config: config,
-                                  evalLimit: evalLimit) {
+                                  evalLimit: evalLimit, heldInLimit: heldInLimit > 0 ? heldInLimit : nil) {
             try spec.make(texts: $0, vocabulary: vocabulary, dropout: dropout, lora: LoRAConfig(), seed: $1)
         }
         let folder = URL(fileURLWithPath: out)

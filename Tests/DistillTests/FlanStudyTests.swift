@@ -11,7 +11,7 @@ final class FlanStudyTests: XCTestCase {
         let world = try InstructionTask.world(train: 24, test: 8, seed: 1)
         let config = TrainerConfig(steps: steps, batchSize: 8, learningRate: 1e-3, optimizer: .adafactor, weightDecay: 0)
         return try FlanStudy(tuning: world.filter { $0.cluster != "yes-no" }, heldOut: world.filter { $0.cluster == "yes-no" },
-                             clusters: ["yes-no"], config: config, evalLimit: 6) { texts, seed in
+                             clusters: ["yes-no"], config: config, evalLimit: 6, heldInLimit: 2) { texts, seed in
             try T5Student.fromScratch(config: TrainingFixtures.config(dropout: 0), texts: texts, vocabularySize: 300, seed: seed)
         }
     }
@@ -26,7 +26,9 @@ final class FlanStudyTests: XCTestCase {
         XCTAssertEqual(result.records.map(\.cell.method), ["untuned", "flan", "no-template"])
         XCTAssertEqual(result.records.map(\.steps), [0, 4, 4])
         for scores in result.scores {
-            XCTAssertEqual(scores.templates.count, 3 * 6, "three held-out tasks, six scoring templates each")
+            XCTAssertEqual(scores.templates.count, 3 * 6, "three held-out tasks, six scoring templates each (held-in ones apart)")
+            let heldIn = try XCTUnwrap(scores.heldIn, "the tuning tasks are scored held-in")
+            XCTAssertTrue((0...1).contains(heldIn))
             XCTAssertEqual(scores.examples.count, 3 * 6, "six balanced examples per task")
             XCTAssertTrue(scores.chance.values.allSatisfy { $0 == 0.5 })
             // Every template scores the same examples, so the mean over templates is the mean of
@@ -49,6 +51,7 @@ final class FlanStudyTests: XCTestCase {
         XCTAssertEqual(again, 0)
         XCTAssertEqual(resumed.scores, result.scores)
         XCTAssertTrue(try result.comparisonsCSV().contains("flan,no-template,0,"))
+        XCTAssertTrue(result.recordsCSV.hasPrefix("arm,seed,accuracy,held_in,steps,seconds,data\nuntuned,0,"))
     }
 
     func testAStudyRefusesToTuneOnItsHeldOutCluster() throws {

@@ -49,6 +49,9 @@ public struct FlanScores: Codable, Hashable, Sendable {
     public var examples: [String: Double]
     /// Each example's chance score (1 / its options), for a from-scratch baseline.
     public var chance: [String: Double]
+    /// Mean over templates on the tuning tasks' own test examples (nil when not measured): did
+    /// the tuning take? Held-in streams never enter `accuracy`, `templates` or `examples`.
+    public var heldIn: Double?
 }
 
 /// A comparison of an arm with a baseline on one seed.
@@ -73,6 +76,9 @@ public struct FlanStudy {
     public var config: TrainerConfig
     /// Held-out test examples per task (label-balanced); nil: all.
     public var evalLimit: Int?
+    /// Test examples per tuning task scored held-in, under the task's templates, as a check that
+    /// tuning took (nil: none).
+    public var heldInLimit: Int?
     /// Builds a fresh student from the training texts and the cell's seed.
     public var makeStudent: (_ texts: [String], _ seed: UInt64) throws -> Student
 
@@ -81,6 +87,7 @@ public struct FlanStudy {
     ///   held-out task is.
     public init(tuning: [InstructionTask], heldOut: [InstructionTask], clusters: [String],
                 mixture: InstructionMixtureSettings = InstructionMixtureSettings(), config: TrainerConfig, evalLimit: Int? = nil,
+                heldInLimit: Int? = nil,
                 makeStudent: @escaping (_ texts: [String], _ seed: UInt64) throws -> Student) throws {
         try InstructionMixture.checkHeldOut(tuning, heldOut: clusters)
         guard heldOut.contains(where: { clusters.contains($0.cluster) }) else {
@@ -93,6 +100,7 @@ public struct FlanStudy {
         self.mixture.heldOut = clusters
         self.config = config
         self.evalLimit = evalLimit
+        self.heldInLimit = heldInLimit
         self.makeStudent = makeStudent
     }
 
@@ -122,9 +130,16 @@ public struct FlanStudy {
                     onRecord: ((SweepRecord, Int, Int) -> Void)? = nil) throws -> FlanResult {
         let grid = try Sweep(methods: arms.map(\.rawValue), fractions: [1], seeds: seeds)
         let streams = try evaluationStreams()
+        // Held-in streams: each tuning task with test examples, under its scoring templates.
+        let tested = tuning.filter { !$0.test.isEmpty }
+        let heldIn = try heldInLimit.flatMap { limit -> [EvaluationStream]? in
+            tested.isEmpty ? nil : try InstructionMixture.heldOutStreams(tested, clusters: Array(Set(tested.map(\.cluster))),
+                                                                         limit: limit, batchSize: config.evalBatchSize)
+        } ?? []
+        let heldInNames = Set(heldIn.map(\.name))
         let task = ExperimentTask(name: "flan", kind: .text, train: [], valid: [], test: [], explain: { _ in [] })
         var experiment = Experiment(task: task, config: config, maskNumbers: false, makeStudent: makeStudent)
-        experiment.evaluationStreams = streams
+        experiment.evaluationStreams = streams + heldIn
         let mixtures = try Dictionary(uniqueKeysWithValues: Set(arms.map { $0.preset ?? .instructions }).map { preset in
             var settings = mixture
             settings.preset = preset
@@ -140,16 +155,19 @@ public struct FlanStudy {
             let evaluation: StreamsEvaluation, steps: Int, manifest: MixtureManifest
             if arm == .untuned {
                 let student = try makeStudent(tuned.texts, cell.seed)
-                evaluation = try StudentEvaluator.evaluate(student, streams: streams, cancel: cancel)
+                evaluation = try StudentEvaluator.evaluate(student, streams: streams + heldIn, cancel: cancel)
                 (steps, manifest) = (0, tuned.manifest(seed: cell.seed))
             } else {
                 let outcome = try experiment.run(.mixture(tuned, name: arm.rawValue), seed: cell.seed, cancel: cancel) { onEvent?(cell, $0) }
                 guard let result = outcome.streams, outcome.training.stopReason != .cancelled else { throw TrainingError.cancelled }
                 (evaluation, steps, manifest) = (result, outcome.training.steps, outcome.manifest)
             }
-            let scores = FlanScores(arm: arm.rawValue, seed: cell.seed, accuracy: evaluation.meanOverTemplates,
-                                    templates: Dictionary(evaluation.byTemplate.map { ($0.template, $0.accuracy) }, uniquingKeysWith: { a, _ in a }),
-                                    examples: evaluation.exampleScores, chance: Self.chance(streams))
+            let held = StreamsEvaluation(rows: evaluation.rows.filter { !heldInNames.contains($0.stream) })
+            let heldInRows = StreamsEvaluation(rows: evaluation.rows.filter { heldInNames.contains($0.stream) })
+            let scores = FlanScores(arm: arm.rawValue, seed: cell.seed, accuracy: held.meanOverTemplates,
+                                    templates: Dictionary(held.byTemplate.map { ($0.template, $0.accuracy) }, uniquingKeysWith: { a, _ in a }),
+                                    examples: held.exampleScores, chance: Self.chance(streams),
+                                    heldIn: heldInRows.rows.isEmpty ? nil : heldInRows.meanOverTemplates)
             if let scoresFolder { try Self.write(scores, to: scoresFolder) }
             fresh[cell] = scores
             return SweepRecord(cell: cell, accuracy: scores.accuracy, trainExamples: tuned.components.reduce(0) { $0 + $1.examples.count },
@@ -246,9 +264,10 @@ public struct FlanResult: Sendable {
 
     /// records.csv: one row per cell.
     public var recordsCSV: String {
-        var lines = ["arm,seed,accuracy,steps,seconds,data"]
+        var lines = ["arm,seed,accuracy,held_in,steps,seconds,data"]
         for r in records {
-            lines.append("\(r.cell.method),\(r.cell.seed),\(String(format: "%.4f", r.accuracy)),\(r.steps),\(String(format: "%.1f", r.seconds)),\(r.data ?? "")")
+            let heldIn = scores(r.cell.method, seed: r.cell.seed)?.heldIn.map { String(format: "%.4f", $0) } ?? ""
+            lines.append("\(r.cell.method),\(r.cell.seed),\(String(format: "%.4f", r.accuracy)),\(heldIn),\(r.steps),\(String(format: "%.1f", r.seconds)),\(r.data ?? "")")
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -268,12 +287,14 @@ public struct FlanResult: Sendable {
 
     /// The table printed at the end: each arm's mean ± std over seeds and per-seed accuracies.
     public var table: String {
-        var lines = ["arm            mean ± std      per seed"]
+        var lines = ["arm            held-out mean ± std   per seed              held-in per seed"]
         for arm in arms {
             let s = summary(arm)
             let perSeed = seeds.compactMap { scores(arm, seed: $0).map { String(format: "%.1f", 100 * $0.accuracy) } }.joined(separator: ", ")
+            let heldIn = seeds.compactMap { scores(arm, seed: $0)?.heldIn.map { String(format: "%.1f", 100 * $0) } }.joined(separator: ", ")
             let name = arm.count < 14 ? arm + String(repeating: " ", count: 14 - arm.count) : arm
-            lines.append(name + String(format: " %5.1f ± %4.1f%%   ", 100 * s.mean, 100 * s.std) + perSeed)
+            let column = perSeed.count < 22 ? perSeed + String(repeating: " ", count: 22 - perSeed.count) : perSeed
+            lines.append(name + String(format: " %5.1f ± %4.1f%%        ", 100 * s.mean, 100 * s.std) + column + (heldIn.isEmpty ? "—" : heldIn))
         }
         return lines.joined(separator: "\n")
     }
