@@ -21,7 +21,8 @@ r = json.loads(sys.argv[1])
 print(f"padded {r['padded_tokens_per_second']:.0f} tok/s, packed {r['packed_tokens_per_second']:.0f} tok/s: "
       f"packed/padded = {r['ratio_packed_over_padded']:.2f} (rounds {', '.join(f'{x:.2f}' for x in r['round_ratios'])}); "
       f"largest relative loss difference {r['max_relative_loss_difference']:.1e}")
-print(f"real tokens / token slots: padded {r['padded_density']:.3f}, packed {r['packed_density']:.3f} "
-      f"(at equal cost per slot, packing could gain at most {r['packed_density'] / r['padded_density']:.2f}x)")
+print(f"real tokens / token slots: padded {r['padded_density']:.3f}, packed {r['packed_density']:.3f}; "
+      f"at equal cost per slot packed/padded would be {r['packed_density'] / r['padded_density']:.2f}, "
+      f"and no layout could beat padding by more than {1 / r['padded_density']:.2f}x")
 PY
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
