@@ -128,7 +128,8 @@ private struct LiveTraining {
 /// The live display of a run: a progress bar, the latest numbers and the loss curve.
 private func trainingBundle(_ live: LiveTraining, method: String, note: String = "") -> MimeBundle {
     let step = live.losses.last?.step ?? 0, total = live.total
-    var line = "train (\(method)): step \(step)/\(total)"
+    // Before the trainer has planned its steps there is nothing to count yet.
+    var line = total == 0 && live.losses.isEmpty ? "train (\(method)): preparing the data and the student…" : "train (\(method)): step \(step)/\(total)"
     if let last = live.losses.last {
         line += String(format: ", loss %.4f", last.loss)
         if last.streamLosses.count > 1 {
