@@ -27,6 +27,8 @@ final class InstructionCellTests: XCTestCase {
             let mix = mixture(w.tuning, heldOut: ["yes-no"], formats: ["zero-shot", "few-shot"], steps: 10, batch: 8)
             """))
         XCTAssertEqual(interpreter.result("mix.streams.count"), "8")
+        XCTAssertEqual(interpreter.result("mix.streams[0].pairs[0][\"template\"].hasPrefix(\"reverse/t\")"), "true")
+        XCTAssertEqual(interpreter.result("mix.streams[0].pairs.filter { $0[\"format\"] == \"few-shot\" }.count > 0"), "true")
         XCTAssertEqual(interpreter.result("mix.manifest[\"normalisation\"]"), "per-token")
         XCTAssertEqual(interpreter.result("mix.manifest[\"cap\"]"), "3000")
         let shown = interpreter.execute("mix")

@@ -31,7 +31,7 @@ public final class StreamObject: HostObject {
         "weight": "The stream's loss weight.",
         "template": "The template's source format.",
         "size": "Training pairs in the stream.",
-        "pairs": "The training pairs as records: id, source, target.",
+        "pairs": "The training pairs as records: id, source, target (and, in an instruction mixture, template and format).",
         "show": "show(_ n: Int = 3) -> Stream\n\nThe stream with `n` rendered examples.",
     ]
 
@@ -47,7 +47,12 @@ public final class StreamObject: HostObject {
         case "size": return .integer(stream.pairs.count)
         case "pairs":
             return .list(stream.pairs.map { pair in
-                .record(Record([("id", .string(pair.exampleID.description)), ("source", .string(pair.source)), ("target", .string(pair.target))]))
+                var fields: [(String, Value)] = [("id", .string(pair.exampleID.description)), ("source", .string(pair.source)),
+                                                 ("target", .string(pair.target))]
+                // An instruction-tuning stream's pairs each name their template and format.
+                if let template = pair.template { fields.append(("template", .string(template))) }
+                if let format = pair.format { fields.append(("format", .string(format))) }
+                return .record(Record(fields))
             })
         default: return nil
         }
